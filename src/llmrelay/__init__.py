@@ -1,0 +1,95 @@
+"""llmrelay: call any LLM provider with the OpenAI Chat Completions format.
+
+Public names only. Everything heavier than the exception classes loads on first use, so
+``import llmrelay`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .exceptions import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ContentPolicyViolationError,
+    ContextWindowExceededError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServiceUnavailableError,
+    Timeout,
+    UnsupportedParamsError,
+)
+
+if TYPE_CHECKING:
+    from .api import acompletion, completion
+    from .capabilities import supports
+    from .chunks import stream_chunk_builder
+    from .registry import get_provider
+    from .streaming import AsyncStream, Stream
+    from .transport import aclose, close
+    from .types import Message, ModelResponse, ModelResponseChunk, Usage
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "completion": "api",
+    "acompletion": "api",
+    "stream_chunk_builder": "chunks",
+    "get_provider": "registry",
+    "supports": "capabilities",
+    "Stream": "streaming",
+    "AsyncStream": "streaming",
+    "close": "transport",
+    "aclose": "transport",
+    "ModelResponse": "types",
+    "ModelResponseChunk": "types",
+    "Message": "types",
+    "Usage": "types",
+}
+
+__all__ = [
+    "completion",
+    "acompletion",
+    "stream_chunk_builder",
+    "get_provider",
+    "supports",
+    "close",
+    "aclose",
+    "Stream",
+    "AsyncStream",
+    "ModelResponse",
+    "ModelResponseChunk",
+    "Message",
+    "Usage",
+    "APIError",
+    "BadRequestError",
+    "ContextWindowExceededError",
+    "ContentPolicyViolationError",
+    "UnsupportedParamsError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "RateLimitError",
+    "InternalServerError",
+    "ServiceUnavailableError",
+    "APIConnectionError",
+    "Timeout",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmrelay' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

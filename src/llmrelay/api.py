@@ -1,0 +1,413 @@
+"""``completion()`` and ``acompletion()``: prepare a call, send it with retries, translate back.
+
+The sync and async paths are the same steps in the same order; every decision they make is a
+method of ``Call``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Literal, overload
+
+from . import transport
+from .call import Call, prepare
+from .exceptions import APIConnectionError, APIError, Timeout
+from .fanout import achain_streams, chain_streams, fan_out_count, merge_responses
+from .providers.base import FollowUp, HTTPRequest
+from .streaming import AsyncStream, SSEDecoder, Stream
+
+if TYPE_CHECKING:
+    from .transport import AsyncResponse, Response, TimeoutTypes
+    from .types import ModelResponse, ModelResponseChunk
+
+__all__ = ["completion", "acompletion"]
+
+
+
+def _prepare_calls(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any]) -> list[Call]:
+    """One ``Call``, or ``n`` single-choice calls where the provider cannot answer ``n`` itself."""
+    params = {k: v for k, v in params.items() if v is not None}
+    options = {k: own.pop(k) for k in ("api_version", "azure_ad_token")}
+    call = prepare(model, messages, params, options=options, **own)
+    copies = fan_out_count(call.adapter, params)
+    if copies == 1:
+        return [call]
+    single = {k: v for k, v in params.items() if k != "n"}
+    return [prepare(model, messages, single, options=options, **own) for _ in range(copies)]
+
+
+# ---- sync -----------------------------------------------------------------------------------
+
+
+def _send(call: Call, request: HTTPRequest) -> "Response":
+    """One request with retries; returns a 2xx response, raises the contract's error."""
+    attempt = 0
+    while True:
+        call.log.before(request.method, request.url, request.headers, request.json, attempt)
+        started = time.perf_counter()
+        try:
+            response = transport.send(request, call.attempt_timeout())
+        except APIConnectionError as exc:
+            error: APIError = call.enrich(exc)
+            call.log.after(status=None, latency=time.perf_counter() - started,
+                           attempt=attempt, exception=error)
+        else:
+            if response.status < 400:
+                if call.log.active:
+                    call.log.after(status=response.status, attempt=attempt,
+                                   latency=time.perf_counter() - started,
+                                   response=response.content.decode("utf-8", "replace") or None)
+                return response
+            error = call.error_from(response.status, response.content, response.headers)
+            call.log.after(status=response.status, latency=time.perf_counter() - started,
+                           attempt=attempt, response=error.response, exception=error)
+        delay = call.retry_delay(error, attempt)
+        if delay is None:
+            raise error
+        time.sleep(delay)
+        attempt += 1
+
+
+def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
+    request, cancel = call.request, None
+    try:
+        while True:
+            response = _send(call, request)
+            if request.stream:
+                return _open_stream(call, response)
+            step = call.parse(response.status, response.content, response.headers)
+            if not isinstance(step, FollowUp):
+                return step
+            cancel = step.cancel or cancel
+            _sleep_until(call, step.delay)
+            request = step.request
+    except BaseException:
+        if cancel is not None:
+            _cancel(call, cancel)
+        raise
+
+
+def _sleep_until(call: Call, delay: float) -> None:
+    remaining = call.remaining()
+    if remaining is not None and delay >= remaining:
+        time.sleep(max(remaining, 0))
+        call.check_deadline()
+    time.sleep(delay)
+
+
+def _cancel(call: Call, request: HTTPRequest) -> None:
+    """Best effort: stop remote work the caller gave up on."""
+    try:
+        transport.send(request, 10.0)
+    except APIError:
+        pass
+
+
+def _open_stream(call: Call, response: "Response") -> "Stream[ModelResponseChunk]":
+    chunks = _iter_chunks(call, response)
+    try:
+        first = next(chunks)
+    except StopIteration:
+        return Stream(iter(()))
+    return Stream(_prepend(first, chunks))
+
+
+def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
+    yield first
+    yield from rest
+
+
+def _iter_chunks(call: Call, response: "Response") -> "Iterator[ModelResponseChunk]":
+    translator = call.adapter.stream_translator(call.ctx)
+    decoder = SSEDecoder()
+    waiting = True
+    try:
+        for data in response.iter_bytes():
+            for event in decoder.feed(data):
+                for chunk in call.translate(translator, event):
+                    waiting = False
+                    yield chunk
+            if waiting:
+                call.check_deadline()
+        for event in decoder.flush():
+            yield from call.translate(translator, event)
+        yield from translator.finish()
+    except APIError as exc:
+        raise call.enrich(exc) from exc.__cause__
+    finally:
+        response.close()
+
+
+# ---- async ----------------------------------------------------------------------------------
+
+
+async def _asend(call: Call, request: HTTPRequest) -> "AsyncResponse":
+    attempt = 0
+    while True:
+        call.log.before(request.method, request.url, request.headers, request.json, attempt)
+        started = time.perf_counter()
+        try:
+            response = await transport.asend(request, call.attempt_timeout())
+        except APIConnectionError as exc:
+            error: APIError = call.enrich(exc)
+            call.log.after(status=None, latency=time.perf_counter() - started,
+                           attempt=attempt, exception=error)
+        else:
+            if response.status < 400:
+                if call.log.active:
+                    call.log.after(status=response.status, attempt=attempt,
+                                   latency=time.perf_counter() - started,
+                                   response=response.content.decode("utf-8", "replace") or None)
+                return response
+            error = call.error_from(response.status, response.content, response.headers)
+            call.log.after(status=response.status, latency=time.perf_counter() - started,
+                           attempt=attempt, response=error.response, exception=error)
+        delay = call.retry_delay(error, attempt)
+        if delay is None:
+            raise error
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]":
+    request, cancel = call.request, None
+    try:
+        while True:
+            response = await _asend(call, request)
+            if request.stream:
+                return await _aopen_stream(call, response)
+            step = call.parse(response.status, response.content, response.headers)
+            if not isinstance(step, FollowUp):
+                return step
+            cancel = step.cancel or cancel
+            await asyncio.sleep(step.delay)
+            request = step.request
+    except BaseException:
+        if cancel is not None:
+            await asyncio.shield(_acancel(cancel))
+        raise
+
+
+async def _acancel(request: HTTPRequest) -> None:
+    try:
+        await transport.asend(request, 10.0)
+    except APIError:
+        pass
+
+
+async def _aopen_stream(call: Call, response: "AsyncResponse") -> "AsyncStream[ModelResponseChunk]":
+    chunks = _aiter_chunks(call, response)
+    try:
+        first = await chunks.__anext__()
+    except StopAsyncIteration:
+        return AsyncStream(_aempty())
+    return AsyncStream(_aprepend(first, chunks))
+
+
+async def _aempty() -> AsyncIterator[Any]:
+    return
+    yield
+
+
+async def _aprepend(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    try:
+        yield first
+        async for item in rest:
+            yield item
+    finally:
+        await rest.aclose()  # type: ignore[attr-defined]
+
+
+async def _aiter_chunks(call: Call, response: "AsyncResponse") -> "AsyncIterator[ModelResponseChunk]":
+    translator = call.adapter.stream_translator(call.ctx)
+    decoder = SSEDecoder()
+    try:
+        async for data in response.aiter_bytes():
+            for event in decoder.feed(data):
+                for chunk in call.translate(translator, event):
+                    yield chunk
+        for event in decoder.flush():
+            for chunk in call.translate(translator, event):
+                yield chunk
+        for chunk in translator.finish():
+            yield chunk
+    except APIError as exc:
+        raise call.enrich(exc) from exc.__cause__
+    finally:
+        await response.aclose()
+
+
+async def _with_deadline(call: Call, coro: Any) -> Any:
+    remaining = call.remaining()
+    if remaining is None:
+        return await coro
+    try:
+        return await asyncio.wait_for(coro, max(remaining, 0.0))
+    except asyncio.TimeoutError:
+        raise call.enrich(Timeout("force_timeout reached before the call finished")) from None
+
+
+# ---- public ---------------------------------------------------------------------------------
+
+
+def _run_all(calls: list[Call]) -> Any:
+    if len(calls) == 1:
+        return _run(calls[0])
+    if calls[0].stream:
+        return Stream(chain_streams(_run(c) for c in calls))  # type: ignore[misc]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return merge_responses(list(pool.map(_run, calls)))  # type: ignore[arg-type]
+
+
+async def _arun_all(calls: list[Call]) -> Any:
+    if len(calls) == 1:
+        return await _with_deadline(calls[0], _arun(calls[0]))
+    if calls[0].stream:
+
+        async def streams() -> AsyncIterator[Any]:
+            for c in calls:
+                yield await _with_deadline(c, _arun(c))
+
+        return AsyncStream(achain_streams(streams()))
+    results = await asyncio.gather(*(_with_deadline(c, _arun(c)) for c in calls))
+    return merge_responses(results)
+
+
+@overload
+def completion(model: str, messages: list[dict[str, Any]], *, stream: Literal[True], **kwargs: Any) -> "Stream[ModelResponseChunk]": ...
+@overload
+def completion(model: str, messages: list[dict[str, Any]], *, stream: Literal[False] | None = None, **kwargs: Any) -> "ModelResponse": ...
+def completion(
+    model: str,
+    messages: list[dict[str, Any]],
+    *,
+    functions: list[dict[str, Any]] | None = None,
+    function_call: str | dict[str, Any] | None = None,
+    tools: list[dict[str, Any]] | None = None,
+    tool_choice: str | dict[str, Any] | None = None,
+    parallel_tool_calls: bool | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    n: int | None = None,
+    stream: bool | None = None,
+    stream_options: dict[str, Any] | None = None,
+    stop: str | list[str] | None = None,
+    max_tokens: int | None = None,
+    max_completion_tokens: int | None = None,
+    presence_penalty: float | None = None,
+    frequency_penalty: float | None = None,
+    logit_bias: dict[str, float] | None = None,
+    user: str | None = None,
+    seed: int | None = None,
+    response_format: dict[str, Any] | None = None,
+    logprobs: bool | None = None,
+    top_logprobs: int | None = None,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    api_version: str | None = None,
+    azure_ad_token: str | None = None,
+    timeout: "TimeoutTypes" = None,
+    force_timeout: float | None = None,
+    azure: bool = False,
+    logger_fn: Callable[[dict[str, Any]], Any] | None = None,
+    verbose: bool = False,
+    num_retries: int | None = None,
+    drop_params: bool = False,
+    extra_headers: dict[str, str] | None = None,
+    extra_body: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> "ModelResponse | Stream[ModelResponseChunk]":
+    """Call any provider with an OpenAI Chat Completions request; get OpenAI shapes back.
+
+    >>> resp = llmrelay.completion(model="claude-3-5-haiku-latest",
+    ...                            messages=[{"role": "user", "content": "Hi"}])
+    >>> resp.choices[0].message.content
+    """
+    params = {
+        "functions": functions, "function_call": function_call, "tools": tools,
+        "tool_choice": tool_choice, "parallel_tool_calls": parallel_tool_calls,
+        "temperature": temperature, "top_p": top_p, "n": n, "stream": stream,
+        "stream_options": stream_options, "stop": stop, "max_tokens": max_tokens,
+        "max_completion_tokens": max_completion_tokens, "presence_penalty": presence_penalty,
+        "frequency_penalty": frequency_penalty, "logit_bias": logit_bias, "user": user,
+        "seed": seed, "response_format": response_format, "logprobs": logprobs,
+        "top_logprobs": top_logprobs, **kwargs,
+    }
+    own = {
+        "api_key": api_key, "api_base": api_base, "api_version": api_version,
+        "azure_ad_token": azure_ad_token, "timeout": timeout, "force_timeout": force_timeout,
+        "azure": azure, "logger_fn": logger_fn, "verbose": verbose, "num_retries": num_retries,
+        "drop_params": drop_params, "extra_headers": extra_headers, "extra_body": extra_body,
+    }
+    return _run_all(_prepare_calls(model, messages, params, own))  # type: ignore[no-any-return]
+
+
+@overload
+async def acompletion(model: str, messages: list[dict[str, Any]], *, stream: Literal[True], **kwargs: Any) -> "AsyncStream[ModelResponseChunk]": ...
+@overload
+async def acompletion(model: str, messages: list[dict[str, Any]], *, stream: Literal[False] | None = None, **kwargs: Any) -> "ModelResponse": ...
+async def acompletion(
+    model: str,
+    messages: list[dict[str, Any]],
+    *,
+    functions: list[dict[str, Any]] | None = None,
+    function_call: str | dict[str, Any] | None = None,
+    tools: list[dict[str, Any]] | None = None,
+    tool_choice: str | dict[str, Any] | None = None,
+    parallel_tool_calls: bool | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    n: int | None = None,
+    stream: bool | None = None,
+    stream_options: dict[str, Any] | None = None,
+    stop: str | list[str] | None = None,
+    max_tokens: int | None = None,
+    max_completion_tokens: int | None = None,
+    presence_penalty: float | None = None,
+    frequency_penalty: float | None = None,
+    logit_bias: dict[str, float] | None = None,
+    user: str | None = None,
+    seed: int | None = None,
+    response_format: dict[str, Any] | None = None,
+    logprobs: bool | None = None,
+    top_logprobs: int | None = None,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    api_version: str | None = None,
+    azure_ad_token: str | None = None,
+    timeout: "TimeoutTypes" = None,
+    force_timeout: float | None = None,
+    azure: bool = False,
+    logger_fn: Callable[[dict[str, Any]], Any] | None = None,
+    verbose: bool = False,
+    num_retries: int | None = None,
+    drop_params: bool = False,
+    extra_headers: dict[str, str] | None = None,
+    extra_body: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> "ModelResponse | AsyncStream[ModelResponseChunk]":
+    """The awaitable twin of ``completion``; with ``stream=True`` an async iterator of chunks.
+
+    >>> resp = await llmrelay.acompletion(model="gpt-4o-mini",
+    ...                                   messages=[{"role": "user", "content": "Hi"}])
+    """
+    params = {
+        "functions": functions, "function_call": function_call, "tools": tools,
+        "tool_choice": tool_choice, "parallel_tool_calls": parallel_tool_calls,
+        "temperature": temperature, "top_p": top_p, "n": n, "stream": stream,
+        "stream_options": stream_options, "stop": stop, "max_tokens": max_tokens,
+        "max_completion_tokens": max_completion_tokens, "presence_penalty": presence_penalty,
+        "frequency_penalty": frequency_penalty, "logit_bias": logit_bias, "user": user,
+        "seed": seed, "response_format": response_format, "logprobs": logprobs,
+        "top_logprobs": top_logprobs, **kwargs,
+    }
+    own = {
+        "api_key": api_key, "api_base": api_base, "api_version": api_version,
+        "azure_ad_token": azure_ad_token, "timeout": timeout, "force_timeout": force_timeout,
+        "azure": azure, "logger_fn": logger_fn, "verbose": verbose, "num_retries": num_retries,
+        "drop_params": drop_params, "extra_headers": extra_headers, "extra_body": extra_body,
+    }
+    return await _arun_all(_prepare_calls(model, messages, params, own))  # type: ignore[no-any-return]

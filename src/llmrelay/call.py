@@ -1,0 +1,220 @@
+"""One prepared model call: the adapter, the first HTTP request, and the rules every attempt
+follows (timeouts, deadline, retries, error and body parsing).
+
+The sync and async loops in ``api.py`` drive a ``Call``; all their decisions are made here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from . import retries
+from .capabilities import apply_capabilities, find_family
+from .config import ProviderSettings
+from .exceptions import APIError, RateLimitError, Timeout, error_class_for_status
+from .calllog import CallLog
+from .providers.base import CallContext, HTTPRequest
+from .registry import get_adapter, get_provider
+from .validation import validate_messages, validate_params
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .providers.base import Adapter, Step
+    from .streaming import ServerSentEvent
+    from .transport import TimeoutTypes
+    from .types import ChatRequest, ModelResponseChunk
+
+REQUEST_ID_HEADERS = ("request-id", "x-request-id", "apim-request-id", "x-generation-id")
+
+
+@dataclass
+class Call:
+    adapter: "Adapter"
+    ctx: CallContext
+    request: HTTPRequest
+    timeout: "TimeoutTypes"
+    deadline: float | None
+    num_retries: int
+    log: CallLog
+    stream: bool
+
+    @property
+    def provider(self) -> str:
+        return self.adapter.name
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def check_deadline(self) -> None:
+        remaining = self.remaining()
+        if remaining is not None and remaining <= 0:
+            raise self.enrich(Timeout("force_timeout reached before the call finished"))
+
+    def attempt_timeout(self) -> "TimeoutTypes":
+        """The per-request timeout, cut to what is left of ``force_timeout``."""
+        remaining = self.remaining()
+        if remaining is None:
+            return self.timeout
+        if remaining <= 0:
+            raise self.enrich(Timeout("force_timeout reached before the call finished"))
+        if self.timeout is None:
+            return remaining
+        if isinstance(self.timeout, (int, float)):
+            return min(float(self.timeout), remaining)
+        import httpx
+
+        t: httpx.Timeout = self.timeout
+        return httpx.Timeout(
+            connect=_cap(t.connect, remaining),
+            read=_cap(t.read, remaining),
+            write=_cap(t.write, remaining),
+            pool=_cap(t.pool, remaining),
+        )
+
+    def retry_delay(self, error: APIError, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or ``None`` when ``error`` is final."""
+        if attempt >= self.num_retries or not retries.is_retryable(error):
+            return None
+        delay = retries.backoff_delay(attempt, error)
+        remaining = self.remaining()
+        if remaining is not None and delay >= remaining:
+            return None
+        return delay
+
+    def enrich(self, error: APIError, *, status: int | None = None, body: Any = None,
+               headers: dict[str, str] | None = None) -> APIError:
+        """Fill in what the core knows and the adapter may not have set."""
+        error.provider = error.provider or self.provider
+        error.model = error.model or self.ctx.model
+        if status is not None:
+            error.status_code = status
+        if body is not None and error.response is None:
+            error.response = body
+        if headers:
+            error.headers = headers
+            if error.request_id is None:
+                error.request_id = next(
+                    (headers[h] for h in REQUEST_ID_HEADERS if h in headers), None
+                )
+            if isinstance(error, RateLimitError) and error.retry_after is None:
+                error.retry_after = retries.retry_after(headers)
+        return error
+
+    def error_from(self, status: int, content: bytes, headers: dict[str, str]) -> APIError:
+        """The contract's exception for an HTTP error response, via the adapter."""
+        body = decode_body(content)
+        try:
+            error = self.adapter.parse_error(status, body, headers, self.ctx)
+        except Exception as exc:  # a malformed error body must not hide the status
+            error = error_class_for_status(status)(f"HTTP {status}: {body!r:.500} ({exc!r})")
+        return self.enrich(error, status=status, body=body, headers=headers)
+
+    def parse(self, status: int, content: bytes, headers: dict[str, str]) -> "Step":
+        """A success body -> ``ModelResponse`` or ``FollowUp``; a malformed one -> ``APIError``."""
+        try:
+            body = json.loads(content)
+        except ValueError as exc:
+            raise self.enrich(
+                APIError(f"{self.provider} returned a body that is not JSON: {content[:200]!r}"),
+                status=status, body=content.decode("utf-8", "replace"), headers=headers,
+            ) from exc
+        try:
+            return self.adapter.parse_response(body, self.ctx)
+        except APIError as exc:
+            raise self.enrich(exc, body=body, headers=headers) from None
+        except Exception as exc:
+            raise self.enrich(
+                APIError(f"{self.provider} returned a response of unexpected shape: {exc!r}"),
+                status=status, body=body, headers=headers,
+            ) from exc
+
+    def translate(self, translator: Any, event: "ServerSentEvent") -> "list[ModelResponseChunk]":
+        """One SSE event through the adapter's translator, with the same safety net."""
+        try:
+            chunks: list[ModelResponseChunk] = translator.feed(event)
+            return chunks
+        except APIError as exc:
+            raise self.enrich(exc) from None
+        except Exception as exc:
+            raise self.enrich(
+                APIError(f"{self.provider} sent a stream event of unexpected shape: {exc!r}",
+                         response=event.data)
+            ) from exc
+
+
+def _cap(value: float | None, limit: float) -> float:
+    return limit if value is None else min(value, limit)
+
+
+def decode_body(content: bytes) -> Any:
+    """JSON when it parses, else the text (proxies answer errors in HTML)."""
+    try:
+        return json.loads(content)
+    except ValueError:
+        return content.decode("utf-8", "replace")
+
+
+OPTION_ARGS = ("api_version", "azure_ad_token")
+
+
+def prepare(
+    model: str,
+    messages: Any,
+    params: dict[str, Any],
+    *,
+    api_key: str | None,
+    api_base: str | None,
+    options: dict[str, Any],
+    timeout: "TimeoutTypes",
+    force_timeout: float | None,
+    azure: bool,
+    logger_fn: Any,
+    verbose: bool,
+    num_retries: int | None,
+    drop_params: bool,
+    extra_headers: dict[str, str] | None,
+    extra_body: dict[str, Any] | None,
+) -> Call:
+    """Validate, route and translate a call; nothing is sent yet."""
+    validate_messages(messages)
+    validate_params(params)
+    provider, provider_model = get_provider(model, azure=azure)
+    adapter = get_adapter(provider)
+    settings = ProviderSettings.resolve(
+        adapter,
+        api_key=api_key,
+        api_base=api_base,
+        options=options,
+        extra_headers=extra_headers,
+        extra_body=extra_body,
+    )
+    family = find_family(adapter.families, provider_model)
+    fitted = apply_capabilities(
+        family, params, drop_params=drop_params, provider=provider, model=provider_model
+    )
+    chat: ChatRequest = {"model": provider_model, "messages": messages, **fitted}  # type: ignore[typeddict-item]
+    try:
+        request = adapter.build_request(chat, settings)
+    except APIError as exc:
+        exc.provider, exc.model = exc.provider or provider, exc.model or provider_model
+        raise
+    if settings.extra_headers or settings.extra_body:
+        body = request.json
+        if settings.extra_body and isinstance(body, dict):
+            body = {**body, **settings.extra_body}
+        request = replace(request, headers={**request.headers, **settings.extra_headers}, json=body)
+    secrets = (settings.api_key or "", str(settings.options.get("azure_ad_token") or ""))
+    return Call(
+        adapter=adapter,
+        ctx=CallContext(provider, provider_model, chat, settings),
+        request=request,
+        timeout=timeout,
+        deadline=None if force_timeout is None else time.monotonic() + force_timeout,
+        num_retries=2 if num_retries is None else max(num_retries, 0),
+        log=CallLog(logger_fn, verbose, secrets, provider, provider_model),
+        stream=bool(params.get("stream")),
+    )

@@ -1,0 +1,108 @@
+"""The ``logger_fn`` / ``verbose`` hooks: one dict before and one after each HTTP request.
+
+Secrets are masked here, once: auth headers, and any occurrence of the key in URL or body.
+Costs nothing when neither hook is set.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Callable, Mapping
+
+from .config import mask_secret
+
+SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
+
+
+def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
+    """A copy of ``value`` with every secret string replaced by its mask."""
+    if isinstance(value, str):
+        for secret in secrets:
+            if secret in value:
+                value = value.replace(secret, mask_secret(secret))
+        return value
+    if isinstance(value, Mapping):
+        return {k: scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub(v, secrets) for v in value]
+    return value
+
+
+def mask_headers(headers: Mapping[str, str], secrets: tuple[str, ...]) -> dict[str, str]:
+    return {
+        k: mask_secret(v) if k.lower() in SECRET_HEADERS else scrub(v, secrets)
+        for k, v in headers.items()
+    }
+
+
+class CallLog:
+    """Reports each HTTP request of one call to ``logger_fn`` and, with ``verbose``, stderr."""
+
+    __slots__ = ("_logger_fn", "_verbose", "_secrets", "_provider", "_model")
+
+    def __init__(
+        self,
+        logger_fn: Callable[[dict[str, Any]], Any] | None,
+        verbose: bool,
+        secrets: tuple[str, ...],
+        provider: str,
+        model: str,
+    ) -> None:
+        self._logger_fn = logger_fn
+        self._verbose = verbose
+        self._secrets = tuple(s for s in secrets if s)
+        self._provider = provider
+        self._model = model
+
+    @property
+    def active(self) -> bool:
+        return self._logger_fn is not None or self._verbose
+
+    def before(
+        self, method: str, url: str, headers: Mapping[str, str], body: Any, attempt: int
+    ) -> None:
+        if not self.active:
+            return
+        self._emit(
+            {
+                "event": "pre_api_call",
+                "provider": self._provider,
+                "model": self._model,
+                "attempt": attempt,
+                "method": method,
+                "url": scrub(url, self._secrets),
+                "headers": mask_headers(headers, self._secrets),
+                "body": scrub(body, self._secrets),
+            }
+        )
+
+    def after(
+        self,
+        *,
+        status: int | None,
+        latency: float,
+        attempt: int,
+        response: Any = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if not self.active:
+            return
+        self._emit(
+            {
+                "event": "post_api_call",
+                "provider": self._provider,
+                "model": self._model,
+                "attempt": attempt,
+                "status": status,
+                "latency": latency,
+                "response": scrub(response, self._secrets),
+                "exception": None if exception is None else scrub(repr(exception), self._secrets),
+            }
+        )
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        if self._logger_fn is not None:
+            self._logger_fn(record)
+        if self._verbose:
+            print(f"llmrelay: {json.dumps(record, default=str)}", file=sys.stderr)

@@ -1,0 +1,105 @@
+"""Which OpenAI parameters each model takes, as data, and the one function that applies it.
+
+Each adapter lists ``ModelFamily`` rows (first match wins). Translation, ``drop_params``,
+``UnsupportedParamsError`` and ``llmrelay.supports()`` all read the same rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import Any, Mapping
+
+from .exceptions import UnsupportedParamsError
+from .registry import get_adapter, get_provider
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """A group of a provider's models, by glob over the provider's model name.
+
+    ``unsupported``: parameters the models cannot take at all.
+    ``default_only``: parameters taken only at this value (sending it changes nothing, so
+    it is left out; any other value is unsupported).
+    ``renamed``: OpenAI name -> the name these models take (``max_tokens`` ->
+    ``max_completion_tokens`` on reasoning models).
+    ``exclusive``: groups of which at most one parameter may be sent.
+    """
+
+    pattern: str
+    unsupported: frozenset[str] = frozenset()
+    default_only: Mapping[str, Any] = field(default_factory=dict)
+    renamed: Mapping[str, str] = field(default_factory=dict)
+    exclusive: tuple[frozenset[str], ...] = ()
+
+    def matches(self, model: str) -> bool:
+        return fnmatchcase(model.lower(), self.pattern)
+
+    def supports(self, param: str) -> bool:
+        return param not in self.unsupported and param not in self.default_only
+
+
+ANY_MODEL = ModelFamily("*")
+
+
+def find_family(families: tuple[ModelFamily, ...], model: str) -> ModelFamily:
+    """The first family whose glob matches ``model`` (every model matches the empty table)."""
+    return next((f for f in families if f.matches(model)), ANY_MODEL)
+
+
+def apply_capabilities(
+    family: ModelFamily,
+    params: dict[str, Any],
+    *,
+    drop_params: bool,
+    provider: str,
+    model: str,
+) -> dict[str, Any]:
+    """Return ``params`` fitted to ``family``: renamed, default-only values left out.
+
+    A parameter the family cannot take raises ``UnsupportedParamsError`` naming it and the
+    provider, or is dropped when ``drop_params`` is true.
+    """
+
+    def refuse(param: str, why: str) -> None:
+        if not drop_params:
+            raise UnsupportedParamsError(
+                f"{provider} does not support {param}={out[param]!r} for model {model!r}"
+                f" ({why}). Pass drop_params=True to drop it.",
+                param=param,
+                provider=provider,
+                model=model,
+            )
+
+    out = dict(params)
+    for param in list(out):
+        value = out[param]
+        if param in family.unsupported:
+            refuse(param, "not supported")
+            del out[param]
+        elif param in family.default_only:
+            if value != family.default_only[param]:
+                refuse(param, f"only the default {family.default_only[param]!r} is accepted")
+            del out[param]
+        elif param in family.renamed:
+            target = family.renamed[param]
+            del out[param]
+            out.setdefault(target, value)
+    for group in family.exclusive:
+        present = [p for p in out if p in group]
+        for param in present[1:]:
+            refuse(param, f"cannot be combined with {present[0]}")
+            del out[param]
+    return out
+
+
+def supports(model: str, param: str, *, azure: bool = False) -> bool:
+    """Whether ``model`` takes the OpenAI parameter ``param`` at a non-default value.
+
+    >>> llmrelay.supports("o3-mini", "temperature")
+    False
+    >>> llmrelay.supports("gpt-4o", "temperature")
+    True
+    """
+    provider, provider_model = get_provider(model, azure=azure)
+    return find_family(get_adapter(provider).families, provider_model).supports(param)

@@ -1,0 +1,1 @@
+"""Provider adapters: one package per provider, each pure translation over plain dicts."""

@@ -1,0 +1,28 @@
+"""OpenAI request: the Chat Completions body is already ours; add URL and auth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...config import ProviderSettings
+from ...types import ChatRequest
+from ..base import HTTPRequest
+
+
+def chat_body(request: ChatRequest) -> dict[str, Any]:
+    """The wire body: every set field, in the OpenAI shape (shared by Azure and OpenRouter)."""
+    return {k: v for k, v in request.items() if v is not None}
+
+
+def build_request(request: ChatRequest, settings: ProviderSettings) -> HTTPRequest:
+    headers = {"authorization": f"Bearer {settings.api_key}", "content-type": "application/json"}
+    for option, header in (("organization", "openai-organization"), ("project", "openai-project")):
+        if settings.options.get(option):
+            headers[header] = settings.options[option]
+    return HTTPRequest(
+        "POST",
+        f"{settings.base_url}/chat/completions",
+        headers,
+        chat_body(request),
+        stream=bool(request.get("stream")),
+    )

@@ -1,0 +1,52 @@
+"""Shared fixtures: one emulator per test session, reset between tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from llmrelay.testing import Emulator
+
+ROOT = Path(__file__).resolve().parent
+RECORDED = next(
+    (p for p in (ROOT.parent.parent / "shared" / "recorded", ROOT / "recorded") if p.is_dir()),
+    ROOT.parent.parent / "shared" / "recorded",
+)
+
+
+@pytest.fixture(scope="session")
+def emulator_server() -> Iterator[Emulator]:
+    with Emulator() as emu:
+        yield emu
+
+
+@pytest.fixture
+def emulator(emulator_server: Emulator) -> Iterator[Emulator]:
+    emulator_server.reset()
+    yield emulator_server
+    emulator_server.reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see real keys or endpoints from the machine."""
+    for var in (
+        "OPENAI_API_KEY", "OPENAI_API_BASE", "AZURE_API_KEY", "AZURE_API_BASE",
+        "AZURE_API_VERSION", "ANTHROPIC_API_KEY", "ANTHROPIC_API_BASE", "COHERE_API_KEY",
+        "CO_API_KEY", "COHERE_API_BASE", "REPLICATE_API_TOKEN", "REPLICATE_API_KEY",
+        "REPLICATE_API_BASE", "OPENROUTER_API_KEY", "OPENROUTER_API_BASE", "OR_SITE_URL",
+        "OR_APP_NAME",
+    ):
+        monkeypatch.delenv(var, raising=False)
+
+
+def recorded(provider: str) -> list[Path]:
+    """Every recorded interaction of ``provider`` (tests are parametrized over these)."""
+    return sorted((RECORDED / provider).glob("*.json"))
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text())
