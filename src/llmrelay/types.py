@@ -10,10 +10,11 @@ import time
 from typing import Any, Iterator, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 __all__ = [
     "ChatRequest",
+    "OPENAI_PARAMS",
     "Message",
     "Choice",
     "ChunkChoice",
@@ -56,7 +57,11 @@ class ChatRequest(TypedDict, total=False):
     response_format: dict[str, Any]
     logprobs: bool
     top_logprobs: int
-    reasoning_effort: NotRequired[str]
+
+
+# The OpenAI parameters of a request; any other key of a ChatRequest is a provider extra
+# passed through by keyword (Anthropic ``top_k``, Replicate inputs, ...).
+OPENAI_PARAMS: frozenset[str] = frozenset(ChatRequest.__annotations__) - {"model", "messages"}
 
 
 class _Record(BaseModel):
