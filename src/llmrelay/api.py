@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .transport import AsyncResponse, Response, TimeoutTypes
     from .types import ModelResponse, ModelResponseChunk
 
-__all__ = ["completion", "acompletion"]
+__all__ = ["acompletion", "completion"]
 
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import retries
+from .calllog import CallLog
 from .capabilities import apply_capabilities, find_family
 from .config import ProviderSettings
 from .exceptions import APIError, RateLimitError, Timeout, error_class_for_status
-from .calllog import CallLog
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
 from .validation import validate_messages, validate_params

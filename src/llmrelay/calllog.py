@@ -39,7 +39,7 @@ def mask_headers(headers: Mapping[str, str], secrets: tuple[str, ...]) -> dict[s
 class CallLog:
     """Reports each HTTP request of one call to ``logger_fn`` and, with ``verbose``, stderr."""
 
-    __slots__ = ("_logger_fn", "_verbose", "_secrets", "_provider", "_model")
+    __slots__ = ("_logger_fn", "_model", "_provider", "_secrets", "_verbose")
 
     def __init__(
         self,

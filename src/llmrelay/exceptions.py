@@ -8,19 +8,19 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "APIError",
-    "BadRequestError",
-    "ContextWindowExceededError",
-    "ContentPolicyViolationError",
-    "UnsupportedParamsError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "NotFoundError",
-    "RateLimitError",
-    "InternalServerError",
-    "ServiceUnavailableError",
     "APIConnectionError",
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ContentPolicyViolationError",
+    "ContextWindowExceededError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServiceUnavailableError",
     "Timeout",
+    "UnsupportedParamsError",
     "error_class_for_status",
 ]
 

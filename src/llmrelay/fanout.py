@@ -45,7 +45,7 @@ def _add(into: dict[str, Any], other: dict[str, Any]) -> None:
 def merge_responses(responses: Sequence["ModelResponse"]) -> "ModelResponse":
     """One response holding every choice of ``responses``, renumbered, with usage summed."""
     first = responses[0]
-    choices = []
+    choices: list[Any] = []
     for response in responses:
         for choice in response.choices:
             choices.append(choice.model_copy(update={"index": len(choices)}))

@@ -11,7 +11,7 @@ from typing import AsyncIterator, Generic, Iterator, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["ServerSentEvent", "SSEDecoder", "Stream", "AsyncStream"]
+__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent", "Stream"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class SSEDecoder:
     ``flush`` dispatches what is left at end of stream.
     """
 
-    __slots__ = ("_buffer", "_event", "_data", "_id", "_retry")
+    __slots__ = ("_buffer", "_data", "_event", "_id", "_retry")
 
     def __init__(self) -> None:
         self._buffer = b""

@@ -25,7 +25,7 @@ TimeoutTypes = Union[float, httpx.Timeout, None]
 
 DEFAULT_TIMEOUT = 600.0
 
-__all__ = ["Response", "AsyncResponse", "send", "asend", "close", "aclose", "TimeoutTypes"]
+__all__ = ["AsyncResponse", "Response", "TimeoutTypes", "aclose", "asend", "close", "send"]
 
 
 def encode_body(body: Any) -> bytes | None:
@@ -37,7 +37,7 @@ def encode_body(body: Any) -> bytes | None:
 class Response:
     """A sync response: ``content`` is read unless the request streamed with status 200."""
 
-    __slots__ = ("status", "headers", "content", "_raw")
+    __slots__ = ("_raw", "content", "headers", "status")
 
     def __init__(self, status: int, headers: dict[str, str], content: bytes, raw: Any) -> None:
         self.status = status
@@ -61,7 +61,7 @@ class Response:
 class AsyncResponse:
     """The async twin of ``Response``."""
 
-    __slots__ = ("status", "headers", "content", "_raw")
+    __slots__ = ("_raw", "content", "headers", "status")
 
     def __init__(self, status: int, headers: dict[str, str], content: bytes, raw: Any) -> None:
         self.status = status

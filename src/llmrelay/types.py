@@ -7,27 +7,27 @@ OpenRouter ``provider``/``cost``) survive, and attribute and dict access both wo
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator, Literal, Optional, Union
+from typing import Any, Iterator, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 __all__ = [
-    "ChatRequest",
     "OPENAI_PARAMS",
-    "Message",
+    "ChatRequest",
     "Choice",
     "ChunkChoice",
+    "ChunkFunction",
+    "ChunkToolCall",
+    "CompletionTokensDetails",
     "Delta",
     "FunctionCall",
-    "ToolCall",
-    "ChunkToolCall",
-    "ChunkFunction",
-    "Usage",
-    "PromptTokensDetails",
-    "CompletionTokensDetails",
+    "Message",
     "ModelResponse",
     "ModelResponseChunk",
+    "PromptTokensDetails",
+    "ToolCall",
+    "Usage",
 ]
 
 
@@ -105,37 +105,37 @@ class ToolCall(_Record):
 
 class Message(_Record):
     role: Literal["assistant"] = "assistant"
-    content: Optional[str] = None
-    refusal: Optional[str] = None
-    tool_calls: Optional[list[ToolCall]] = None
-    function_call: Optional[FunctionCall] = None
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    function_call: FunctionCall | None = None
 
 
 class Choice(_Record):
     index: int = 0
     message: Message = Field(default_factory=Message)
-    finish_reason: Optional[str] = None
-    logprobs: Optional[Any] = None
+    finish_reason: str | None = None
+    logprobs: Any | None = None
 
 
 class PromptTokensDetails(_Record):
-    cached_tokens: Optional[int] = None
-    audio_tokens: Optional[int] = None
+    cached_tokens: int | None = None
+    audio_tokens: int | None = None
 
 
 class CompletionTokensDetails(_Record):
-    reasoning_tokens: Optional[int] = None
-    audio_tokens: Optional[int] = None
-    accepted_prediction_tokens: Optional[int] = None
-    rejected_prediction_tokens: Optional[int] = None
+    reasoning_tokens: int | None = None
+    audio_tokens: int | None = None
+    accepted_prediction_tokens: int | None = None
+    rejected_prediction_tokens: int | None = None
 
 
 class Usage(_Record):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
-    prompt_tokens_details: Optional[PromptTokensDetails] = None
-    completion_tokens_details: Optional[CompletionTokensDetails] = None
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
 
     @classmethod
     def of(
@@ -172,35 +172,35 @@ class ModelResponse(_Record):
     created: int = Field(default_factory=lambda: int(time.time()))
     model: str
     choices: list[Choice]
-    usage: Optional[Usage] = None
-    system_fingerprint: Optional[str] = None
+    usage: Usage | None = None
+    system_fingerprint: str | None = None
 
 
 class ChunkFunction(_Record):
-    name: Optional[str] = None
-    arguments: Optional[str] = None
+    name: str | None = None
+    arguments: str | None = None
 
 
 class ChunkToolCall(_Record):
     index: int
-    id: Optional[str] = None
-    type: Optional[Literal["function"]] = None
-    function: Optional[ChunkFunction] = None
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: ChunkFunction | None = None
 
 
 class Delta(_Record):
-    role: Optional[Literal["assistant"]] = None
-    content: Optional[str] = None
-    refusal: Optional[str] = None
-    tool_calls: Optional[list[ChunkToolCall]] = None
-    function_call: Optional[ChunkFunction] = None
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+    refusal: str | None = None
+    tool_calls: list[ChunkToolCall] | None = None
+    function_call: ChunkFunction | None = None
 
 
 class ChunkChoice(_Record):
     index: int = 0
     delta: Delta = Field(default_factory=Delta)
-    finish_reason: Optional[str] = None
-    logprobs: Optional[Any] = None
+    finish_reason: str | None = None
+    logprobs: Any | None = None
 
 
 class ModelResponseChunk(_Record):
@@ -211,5 +211,5 @@ class ModelResponseChunk(_Record):
     created: int = Field(default_factory=lambda: int(time.time()))
     model: str
     choices: list[ChunkChoice]
-    usage: Optional[Usage] = None
-    system_fingerprint: Optional[str] = None
+    usage: Usage | None = None
+    system_fingerprint: str | None = None

@@ -8,4 +8,4 @@
 
 from .server import DEFAULT_API_KEY, Emulator, RecordedRequest
 
-__all__ = ["Emulator", "RecordedRequest", "DEFAULT_API_KEY"]
+__all__ = ["DEFAULT_API_KEY", "Emulator", "RecordedRequest"]

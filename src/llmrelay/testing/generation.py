@@ -38,7 +38,7 @@ def example_for(schema: Any, name: str = "value") -> Any:
     """A value that satisfies a (simple) JSON schema: enums, objects, arrays, scalars."""
     if not isinstance(schema, dict):
         return name
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]

@@ -203,7 +203,7 @@ class Emulator:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def base_url(self, provider: str) -> str:
         return self.url + self.BASE_PATHS[provider]
