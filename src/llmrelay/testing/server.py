@@ -86,7 +86,8 @@ class Fault:
     ``kind``: ``"status"`` (the provider's real error body for ``status``, or ``body``),
     ``"drop"`` (close the socket without answering), ``"malformed"`` (200 with a broken body),
     ``"slow"`` (wait ``delay`` seconds, then answer normally), ``"stream_error"`` (a stream
-    that fails after its first events, as the provider does mid-stream).
+    that fails after its first events, as the provider does mid-stream), ``"stream_drop"``
+    (a stream whose connection is cut after ``status`` events).
     """
 
     kind: str
@@ -255,6 +256,10 @@ class Emulator:
         """Wait ``delay`` seconds before answering (streams: before the first event too)."""
         self._add(Fault("slow", delay=delay, times=times, provider=provider))
 
+    def drop_stream(self, *, after: int = 2, times: int = 1, provider: str | None = None) -> None:
+        """Cut the next stream's connection after ``after`` events, without a terminator."""
+        self._add(Fault("stream_drop", status=after, times=times, provider=provider))
+
     def stream_error(self, *, status: int = 529, times: int = 1, provider: str | None = None) -> None:
         """Fail the next stream after its first events, the way the provider does mid-stream."""
         self._add(Fault("stream_error", status=status, times=times, provider=provider))
@@ -351,7 +356,12 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 return
             exchange = Exchange(self.command, url.path, query, headers, body, raw, match,
                                 emulator, self.client_address[1])
-            self._reply(target.handler(exchange))
+            reply = target.handler(exchange)
+            if isinstance(reply, SSEReply):
+                cut = emulator.take_fault(target.provider, url.path, ("stream_drop",))
+                if cut is not None:
+                    reply.drop_after = cut.status
+            self._reply(reply)
 
         def _drop(self) -> None:
             self.close_connection = True

@@ -1,0 +1,181 @@
+"""SSE decoding, stream iteration, chunk building and connection release."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any
+
+import pytest
+
+import llmrelay
+from llmrelay.streaming import ServerSentEvent, SSEDecoder
+from llmrelay.testing import Emulator
+from tests.helpers import MESSAGES, call
+
+MODES = ["sync", "async"]
+
+TOOLS = [{"type": "function", "function": {
+    "name": "get_weather",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"},
+                                                    "days": {"type": "integer"}},
+                   "required": ["city", "days"]}}}]
+
+
+def kwargs(emulator: Emulator, **extra: Any) -> dict[str, Any]:
+    return {"model": "gpt-4o-mini", "api_base": emulator.base_url("openai"),
+            "api_key": emulator.api_key, **extra}
+
+
+def decode_all(data: bytes, step: int) -> list[ServerSentEvent]:
+    decoder = SSEDecoder()
+    events: list[ServerSentEvent] = []
+    for start in range(0, len(data), step):
+        events += decoder.feed(data[start:start + step])
+    return events + decoder.flush()
+
+
+STREAM = (
+    ": OPENROUTER PROCESSING\n\n"
+    "event: message_start\r\ndata: {\"a\": 1}\r\n\r\n"
+    "data: line one\ndata: line two\n\n"
+    "id: 7\nretry: 300\ndata:no-space\n\n"
+    "data: héllo ✓\n\n"
+    "data: [DONE]"
+).encode()
+
+EXPECTED = [
+    ServerSentEvent('{"a": 1}', "message_start"),
+    ServerSentEvent("line one\nline two"),
+    ServerSentEvent("no-space", None, "7", 300),
+    ServerSentEvent("héllo ✓", None, "7"),  # the last event id persists (WHATWG)
+    ServerSentEvent("[DONE]", None, "7"),
+]
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 64, 10_000])
+def test_decoder_gives_the_same_events_however_the_bytes_are_split(step: int) -> None:
+    assert decode_all(STREAM, step) == EXPECTED
+
+
+def test_decoder_ignores_comment_only_streams() -> None:
+    assert decode_all(b": hi\n\n: keep-alive\n\n", 5) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_text_stream_shape(mode: str, emulator: Emulator) -> None:
+    chunks = call(mode, stream=True, **kwargs(emulator))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    assert all(c.usage is None for c in chunks)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)
+    assert text == "Hello from the emulator. You said: Hi there"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_include_usage_adds_a_final_usage_chunk(mode: str, emulator: Emulator) -> None:
+    chunks = call(mode, stream=True, stream_options={"include_usage": True}, **kwargs(emulator))
+    last = chunks[-1]
+    assert last.choices == [] and last.usage is not None
+    assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens
+    built = llmrelay.stream_chunk_builder(chunks)
+    assert built.usage is not None and built.usage.total_tokens == last.usage.total_tokens
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_tool_call_deltas_rebuild_into_tool_calls(mode: str, emulator: Emulator) -> None:
+    chunks = call(mode, stream=True, tools=TOOLS, **kwargs(emulator))
+    first = chunks[0].choices[0].delta.tool_calls[0]
+    assert first.index == 0 and first.id and first.function.name == "get_weather"
+    assert first.function.arguments == ""
+    built = llmrelay.stream_chunk_builder(chunks)
+    call_ = built.choices[0].message.tool_calls[0]
+    assert call_.id == first.id
+    assert call_.function.arguments == '{"city": "city-1", "days": 1}'
+    assert built.choices[0].finish_reason == "tool_calls"
+
+
+def test_stream_chunk_builder_matches_the_non_streaming_answer(emulator: Emulator) -> None:
+    whole = llmrelay.completion(messages=MESSAGES, **kwargs(emulator))
+    built = llmrelay.stream_chunk_builder(
+        llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator))
+    )
+    assert built.choices[0].message.content == whole.choices[0].message.content
+    assert built.choices[0].finish_reason == whole.choices[0].finish_reason
+    assert built.id == whole.id
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_mid_stream_error_is_raised_from_the_iterator(mode: str, emulator: Emulator) -> None:
+    emulator.stream_error()
+    with pytest.raises(llmrelay.InternalServerError) as info:
+        call(mode, stream=True, **kwargs(emulator))
+    assert "server had an error" in info.value.message
+    assert info.value.provider == "openai"
+
+
+def _busy_connections() -> int:
+    from llmrelay import transport
+
+    client = transport._sync_client
+    if client is None:
+        return 0
+    pool = client._transport._pool  # type: ignore[attr-defined]
+    return sum(1 for c in pool.connections if not c.is_idle() and not c.is_closed())
+
+
+def test_sync_stream_releases_its_connection_when_exhausted_closed_or_dropped(
+    emulator: Emulator,
+) -> None:
+    for chunk in llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator)):
+        pass
+    assert _busy_connections() == 0
+
+    stream = llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator))
+    next(stream)
+    assert _busy_connections() == 1
+    stream.close()
+    assert _busy_connections() == 0
+
+    with llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator)) as stream:
+        next(stream)
+    assert _busy_connections() == 0
+
+    stream = llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator))
+    next(stream)
+    del stream
+    gc.collect()
+    assert _busy_connections() == 0
+
+
+def test_async_stream_closes_on_aclose_and_cancellation(emulator: Emulator) -> None:
+    async def main() -> None:
+        stream = await llmrelay.acompletion(messages=MESSAGES, stream=True, **kwargs(emulator))
+        await stream.__anext__()
+        await stream.aclose()
+
+        async def consume() -> None:
+            async with await llmrelay.acompletion(
+                messages=MESSAGES, stream=True, **kwargs(emulator)
+            ) as s:
+                async for _ in s:
+                    await asyncio.sleep(10)
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.2)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # The pool still works after a cancelled stream.
+        resp = await llmrelay.acompletion(messages=MESSAGES, **kwargs(emulator))
+        assert resp.choices[0].message.content
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dropped_connection_mid_stream_is_a_connection_error(mode: str, emulator: Emulator) -> None:
+    emulator.drop_stream(after=3)
+    with pytest.raises(llmrelay.APIConnectionError):
+        call(mode, stream=True, num_retries=0, **kwargs(emulator))
