@@ -191,6 +191,7 @@ def prepare(
         options=options,
         extra_headers=extra_headers,
         extra_body=extra_body,
+        drop_params=drop_params,
     )
     family = find_family(adapter.families, provider_model)
     fitted = apply_capabilities(

@@ -33,6 +33,9 @@ class ProviderSettings:
     options: Mapping[str, Any] = field(default_factory=dict)
     extra_headers: Mapping[str, str] = field(default_factory=dict)
     extra_body: Mapping[str, Any] = field(default_factory=dict)
+    # Adapters read it where support depends on a parameter's value, which the capability
+    # table cannot express (Cohere takes tool_choice "required"/"none" but no named function).
+    drop_params: bool = False
 
     def __repr__(self) -> str:
         return (
@@ -50,6 +53,7 @@ class ProviderSettings:
         options: Mapping[str, Any] | None = None,
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        drop_params: bool = False,
         env: Mapping[str, str] = os.environ,
     ) -> "ProviderSettings":
         """Arguments win over the adapter's env vars; a missing key raises before any request."""
@@ -76,4 +80,5 @@ class ProviderSettings:
             options=resolved,
             extra_headers=dict(extra_headers or {}),
             extra_body=dict(extra_body or {}),
+            drop_params=drop_params,
         )
