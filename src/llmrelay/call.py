@@ -76,13 +76,19 @@ class Call:
         )
 
     def retry_delay(self, error: APIError, attempt: int) -> float | None:
-        """Seconds to wait before retrying, or ``None`` when ``error`` is final."""
+        """Seconds to wait before retrying, or ``None`` when ``error`` is final.
+
+        When the wait would outlast ``force_timeout``, the call ends now with ``Timeout``
+        (caused by ``error``) rather than sleeping into the deadline.
+        """
         if attempt >= self.num_retries or not retries.is_retryable(error):
             return None
         delay = retries.backoff_delay(attempt, error)
         remaining = self.remaining()
         if remaining is not None and delay >= remaining:
-            return None
+            raise self.enrich(
+                Timeout(f"force_timeout leaves no time to retry after: {error.message}")
+            ) from error
         return delay
 
     def enrich(self, error: APIError, *, status: int | None = None, body: Any = None,

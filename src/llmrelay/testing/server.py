@@ -335,10 +335,10 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     RecordedRequest(target.provider, self.command, url.path, query, headers, body,
                                     self.client_address[1])
                 )
-            fault = emulator.take_fault(target.provider, url.path, ("status", "drop", "malformed", "slow"))
-            if fault is not None and fault.kind == "slow":
-                time.sleep(fault.delay)
-                fault = None
+            slow = emulator.take_fault(target.provider, url.path, ("slow",))
+            if slow is not None:
+                time.sleep(slow.delay)
+            fault = emulator.take_fault(target.provider, url.path, ("status", "drop", "malformed"))
             if fault is not None and fault.kind == "drop":
                 self._drop()
                 return
