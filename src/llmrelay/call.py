@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from . import retries
-from .calllog import CallLog
+from .calllog import CallLog, scrub
 from .capabilities import apply_capabilities, find_family
 from .config import ProviderSettings
 from .exceptions import APIError, RateLimitError, Timeout, error_class_for_status
@@ -93,7 +93,14 @@ class Call:
 
     def enrich(self, error: APIError, *, status: int | None = None, body: Any = None,
                headers: dict[str, str] | None = None) -> APIError:
-        """Fill in what the core knows and the adapter may not have set."""
+        """Fill in what the core knows and the adapter may not have set; mask the key if the
+        provider echoed it."""
+        secrets = tuple(s for s in (self.ctx.settings.api_key,) if s)
+        if secrets:
+            error.message = scrub(error.message, secrets)
+            error.args = (error.message,)
+            body = scrub(body, secrets)
+            error.response = scrub(error.response, secrets)
         error.provider = error.provider or self.provider
         error.model = error.model or self.ctx.model
         if status is not None:
