@@ -1,0 +1,106 @@
+"""The demo: one streaming and one non-streaming call through every provider.
+
+By default against llmrelay's own emulators on loopback; with ``--live``, against the real
+providers whose keys are in the environment (the others are skipped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from typing import Any
+
+import llmrelay
+from llmrelay.registry import PROVIDERS
+
+# provider -> (model string, env var that must be set for --live)
+MODELS: dict[str, tuple[str, str]] = {
+    "openai": ("gpt-4o-mini", "OPENAI_API_KEY"),
+    "azure": ("azure/gpt-4o-mini", "AZURE_API_KEY"),
+    "anthropic": ("anthropic/claude-3-5-haiku-20241022", "ANTHROPIC_API_KEY"),
+    "cohere": ("cohere/command-r-plus-08-2024", "COHERE_API_KEY"),
+    "replicate": ("replicate/meta/meta-llama-3-8b-instruct", "REPLICATE_API_TOKEN"),
+    "openrouter": ("openrouter/openai/gpt-4o-mini", "OPENROUTER_API_KEY"),
+}
+MESSAGES = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Say hello to llmrelay in five words."},
+]
+
+
+def available() -> list[str]:
+    """Providers whose adapter is implemented in this checkout."""
+    found = []
+    for provider in PROVIDERS:
+        try:
+            llmrelay.registry.get_adapter(provider)
+        except (ImportError, AttributeError):
+            continue
+        found.append(provider)
+    return found
+
+
+def demo(provider: str, model: str, extra: dict[str, Any]) -> None:
+    print(f"[{provider}] {model}")
+    resp = llmrelay.completion(model=model, messages=MESSAGES, max_tokens=60, **extra)
+    usage = resp.usage
+    print(f"  completion: {resp.choices[0].message.content!r}")
+    print(f"    finish_reason={resp.choices[0].finish_reason} "
+          f"tokens={usage.total_tokens if usage else '?'}")
+    print("  stream:     ", end="", flush=True)
+    chunks = []
+    for chunk in llmrelay.completion(model=model, messages=MESSAGES, max_tokens=60, stream=True,
+                                     stream_options={"include_usage": True}, **extra):
+        chunks.append(chunk)
+        if chunk.choices and chunk.choices[0].delta.content:
+            print(chunk.choices[0].delta.content, end="", flush=True)
+    built = llmrelay.stream_chunk_builder(chunks)
+    print(f"\n    {len(chunks)} chunks, finish_reason={built.choices[0].finish_reason}")
+
+
+async def ademo(provider: str, model: str, extra: dict[str, Any]) -> None:
+    resp = await llmrelay.acompletion(model=model, messages=MESSAGES, max_tokens=60, **extra)
+    print(f"  async:      {resp.choices[0].message.content!r}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--live", action="store_true", help="call the real providers")
+    args = parser.parse_args()
+    providers = available()
+    failures = 0
+    if args.live:
+        for provider in providers:
+            model, key = MODELS[provider]
+            if not os.environ.get(key):
+                print(f"[{provider}] skipped: {key} is not set")
+                continue
+            failures += run(provider, model, {})
+        return 1 if failures else 0
+
+    from llmrelay.testing import Emulator
+
+    with Emulator() as emu:
+        print(f"emulator on {emu.url}\n")
+        for provider in providers:
+            model, _ = MODELS[provider]
+            extra: dict[str, Any] = {"api_base": emu.base_url(provider), "api_key": emu.api_key}
+            failures += run(provider, model, extra)
+    return 1 if failures else 0
+
+
+def run(provider: str, model: str, extra: dict[str, Any]) -> int:
+    try:
+        demo(provider, model, extra)
+        asyncio.run(ademo(provider, model, extra))
+    except llmrelay.APIError as exc:
+        print(f"  failed: {exc!r}")
+        return 1
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
