@@ -128,7 +128,7 @@ def _busy_connections() -> int:
 def test_sync_stream_releases_its_connection_when_exhausted_closed_or_dropped(
     emulator: Emulator,
 ) -> None:
-    for chunk in llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator)):
+    for _chunk in llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator)):
         pass
     assert _busy_connections() == 0
 

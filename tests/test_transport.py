@@ -24,7 +24,7 @@ def test_sequential_sync_calls_share_one_connection(emulator: Emulator) -> None:
     llmrelay.close()
     for _ in range(20):
         llmrelay.completion(messages=MESSAGES, **kwargs(emulator))
-    for chunk in llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator)):
+    for _chunk in llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator)):
         pass
     llmrelay.completion(messages=MESSAGES, **kwargs(emulator))
     assert len({r.client_port for r in emulator.requests}) == 1
