@@ -15,6 +15,7 @@ from .call import Call, prepare
 from .exceptions import APIConnectionError, APIError, Timeout
 from .fanout import achain_streams, chain_streams, fan_out_count, merge_responses
 from .providers.base import FollowUp, HTTPRequest
+from .registry import get_adapter, get_provider
 from .streaming import AsyncStream, SSEDecoder, Stream
 
 if TYPE_CHECKING:
@@ -29,10 +30,9 @@ def _prepare_calls(model: str, messages: Any, params: dict[str, Any], own: dict[
     """One ``Call``, or ``n`` single-choice calls where the provider cannot answer ``n`` itself."""
     params = {k: v for k, v in params.items() if v is not None}
     options = {k: own.pop(k) for k in ("api_version", "azure_ad_token")}
-    call = prepare(model, messages, params, options=options, **own)
-    copies = fan_out_count(call.adapter, params)
+    copies = fan_out_count(get_adapter(get_provider(model, azure=own["azure"])[0]), params)
     if copies == 1:
-        return [call]
+        return [prepare(model, messages, params, options=options, **own)]
     single = {k: v for k, v in params.items() if k != "n"}
     return [prepare(model, messages, single, options=options, **own) for _ in range(copies)]
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def fan_out_count(adapter: "Adapter", params: dict[str, Any]) -> int:
     """How many single-choice requests stand in for one call (1: the provider does ``n``)."""
     n = params.get("n") or 1
-    return 1 if adapter.native_n else int(n)
+    return 1 if adapter.native_n or not isinstance(n, int) else max(n, 1)
 
 
 def sum_usage(usages: Sequence["Usage | None"]) -> "Usage | None":
