@@ -148,7 +148,7 @@ def sse(data: Any, event: str | None = None) -> str:
 
 
 # The emulator modules; importing one registers its routes and error bodies.
-PROVIDER_MODULES = ("openai",)
+PROVIDER_MODULES = ("openai", "cohere")
 
 
 def _load_providers() -> None:
