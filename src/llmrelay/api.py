@@ -75,7 +75,9 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
         while True:
             response = _send(call, request)
             if request.stream:
-                return _open_stream(call, response)
+                # The stream now owns the cancel: it sends it if abandoned before its end.
+                owned, cancel = cancel, None
+                return _open_stream(call, response, owned)
             step = call.parse(response.status, response.content, response.headers)
             if not isinstance(step, FollowUp):
                 return step
@@ -104,8 +106,9 @@ def _cancel(call: Call, request: HTTPRequest) -> None:
         pass
 
 
-def _open_stream(call: Call, response: "Response") -> "Stream[ModelResponseChunk]":
-    chunks = _iter_chunks(call, response)
+def _open_stream(call: Call, response: "Response",
+                 cancel: HTTPRequest | None = None) -> "Stream[ModelResponseChunk]":
+    chunks = _iter_chunks(call, response, cancel)
     try:
         first = next(chunks)
     except StopIteration:
@@ -118,10 +121,12 @@ def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
     yield from rest
 
 
-def _iter_chunks(call: Call, response: "Response") -> "Iterator[ModelResponseChunk]":
+def _iter_chunks(call: Call, response: "Response",
+                 cancel: HTTPRequest | None = None) -> "Iterator[ModelResponseChunk]":
     translator = call.adapter.stream_translator(call.ctx)
     decoder = SSEDecoder()
     waiting = True
+    complete = False
     try:
         for data in response.iter_bytes():
             for event in decoder.feed(data):
@@ -133,10 +138,13 @@ def _iter_chunks(call: Call, response: "Response") -> "Iterator[ModelResponseChu
         for event in decoder.flush():
             yield from call.translate(translator, event)
         yield from translator.finish()
+        complete = True
     except APIError as exc:
         raise call.enrich(exc) from exc.__cause__
     finally:
         response.close()
+        if cancel is not None and not complete:
+            _cancel(call, cancel)
 
 
 # ---- async ----------------------------------------------------------------------------------
@@ -176,7 +184,8 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
         while True:
             response = await _asend(call, request)
             if request.stream:
-                return await _aopen_stream(call, response)
+                owned, cancel = cancel, None
+                return await _aopen_stream(call, response, owned)
             step = call.parse(response.status, response.content, response.headers)
             if not isinstance(step, FollowUp):
                 return step
@@ -196,8 +205,9 @@ async def _acancel(request: HTTPRequest) -> None:
         pass
 
 
-async def _aopen_stream(call: Call, response: "AsyncResponse") -> "AsyncStream[ModelResponseChunk]":
-    chunks = _aiter_chunks(call, response)
+async def _aopen_stream(call: Call, response: "AsyncResponse",
+                        cancel: HTTPRequest | None = None) -> "AsyncStream[ModelResponseChunk]":
+    chunks = _aiter_chunks(call, response, cancel)
     try:
         first = await chunks.__anext__()
     except StopAsyncIteration:
@@ -219,9 +229,11 @@ async def _aprepend(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
         await rest.aclose()  # type: ignore[attr-defined]
 
 
-async def _aiter_chunks(call: Call, response: "AsyncResponse") -> "AsyncIterator[ModelResponseChunk]":
+async def _aiter_chunks(call: Call, response: "AsyncResponse",
+                        cancel: HTTPRequest | None = None) -> "AsyncIterator[ModelResponseChunk]":
     translator = call.adapter.stream_translator(call.ctx)
     decoder = SSEDecoder()
+    complete = False
     try:
         async for data in response.aiter_bytes():
             for event in decoder.feed(data):
@@ -232,10 +244,13 @@ async def _aiter_chunks(call: Call, response: "AsyncResponse") -> "AsyncIterator
                 yield chunk
         for chunk in translator.finish():
             yield chunk
+        complete = True
     except APIError as exc:
         raise call.enrich(exc) from exc.__cause__
     finally:
         await response.aclose()
+        if cancel is not None and not complete:
+            await asyncio.shield(_acancel(cancel))
 
 
 async def _with_deadline(call: Call, coro: Any) -> Any:

@@ -201,7 +201,9 @@ def prepare(
         adapter,
         api_key=api_key,
         api_base=api_base,
-        options=options,
+        # The time budget, for adapters that ask the provider to hold a request open
+        # (Replicate ``Prefer: wait``) and must let go before our side times out.
+        options={**options, "timeout": timeout, "force_timeout": force_timeout},
         extra_headers=extra_headers,
         extra_body=extra_body,
         drop_params=drop_params,
