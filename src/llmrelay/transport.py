@@ -28,10 +28,14 @@ DEFAULT_TIMEOUT = 600.0
 __all__ = ["AsyncResponse", "Response", "TimeoutTypes", "aclose", "asend", "close", "send"]
 
 
+# One encoder for every request: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_body(body: Any) -> bytes | None:
     if body is None:
         return None
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(body).encode()
 
 
 class Response:
