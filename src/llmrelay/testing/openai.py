@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterator
 
@@ -21,20 +21,55 @@ CREATED = 1767225600
 REASONING_MODELS = ("o1*", "o3*", "o4*", "gpt-5*")
 
 
+def same(obj: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    return obj
+
+
+def no_deltas(request: dict[str, Any]) -> list[dict[str, Any]]:
+    return []
+
+
+def openai_usage(prompt_tokens: int, completion_tokens: int, request: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                      "accepted_prediction_tokens": 0,
+                                      "rejected_prediction_tokens": 0},
+    }
+
+
+def openai_stream_failure(events: list[str], status: int, request: dict[str, Any]) -> list[str]:
+    """OpenAI: a few chunks, then ``data: {"error": ...}`` and the connection ends."""
+    error = {"message": "The server had an error while processing your request. Sorry about that!",
+             "type": "server_error", "param": None, "code": None}
+    return [*events[:3], sse({"error": error})]
+
+
 @dataclass(frozen=True)
 class Flavor:
-    """What differs between the OpenAI-compatible APIs around one shared generator."""
+    """What differs between the OpenAI-compatible APIs around one shared generator.
+
+    ``shape_body`` / ``shape_chunk`` give a ``chat.completion`` body / a chunk the provider's
+    own fields (they receive the request too); ``lead_deltas`` are deltas streamed before the
+    answer (OpenRouter's reasoning); ``prelude`` are SSE blocks sent first (Azure's prompt
+    filter event, OpenRouter's comments); ``native_n`` is false where ``n`` is ignored.
+    """
 
     provider: str
     id_prefix: str = "chatcmpl-"
     resolve_model: Callable[[str], str] = lambda m: m
-    response_extras: Callable[[], dict[str, Any]] = dict
-    choice_extras: Callable[[str], dict[str, Any]] = lambda finish: {}
-    chunk_choice_extras: Callable[[str | None], dict[str, Any]] = lambda finish: {}
+    shape_body: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] = same
+    shape_chunk: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] = same
+    lead_deltas: Callable[[dict[str, Any]], list[dict[str, Any]]] = no_deltas
     prelude: tuple[str, ...] = ()
     always_usage: bool = False
     obfuscation: bool = True
-    usage_extras: dict[str, Any] = field(default_factory=dict)
+    native_n: bool = True
+    usage: Callable[[int, int, dict[str, Any]], dict[str, Any]] = openai_usage
+    stream_failure: Callable[[list[str], int, dict[str, Any]], list[str]] = openai_stream_failure
 
 
 def text_of(content: Any) -> str:
@@ -59,7 +94,9 @@ def stable_id(prefix: str, *parts: Any) -> str:
 
 def chosen_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     """The function the model calls: none after a tool result or with ``tool_choice: none``."""
-    tools = [t["function"] for t in body.get("tools") or [] if t.get("type") == "function"]
+    tools: list[dict[str, Any]] = [
+        t["function"] for t in body.get("tools") or [] if t.get("type") == "function"
+    ]
     tools += body.get("functions") or []
     messages = body.get("messages") or []
     if not tools or (messages and messages[-1].get("role") in ("tool", "function")):
@@ -110,38 +147,28 @@ def answer(body: dict[str, Any]) -> dict[str, Any]:
             "completion_tokens": count_tokens(text)}
 
 
-def usage(prompt_tokens: int, completion_tokens: int, extras: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "prompt_tokens": prompt_tokens,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                      "accepted_prediction_tokens": 0,
-                                      "rejected_prediction_tokens": 0},
-        **extras,
-    }
+def choice_count(body: dict[str, Any], flavor: Flavor) -> int:
+    return int(body.get("n") or 1) if flavor.native_n else 1
 
 
 def completion_body(body: dict[str, Any], flavor: Flavor, model: str) -> dict[str, Any]:
-    n = int(body.get("n") or 1)
+    n = choice_count(body, flavor)
     a = answer(body)
     choices = [
-        {"index": i, "message": a["message"], "logprobs": None, "finish_reason": a["finish"],
-         **flavor.choice_extras(a["finish"])}
+        {"index": i, "message": a["message"], "logprobs": None, "finish_reason": a["finish"]}
         for i in range(n)
     ]
-    return {
+    out = {
         "id": stable_id(flavor.id_prefix, body.get("messages")),
         "object": "chat.completion",
         "created": CREATED,
         "model": flavor.resolve_model(model),
         "choices": choices,
-        "usage": usage(a["prompt_tokens"], a["completion_tokens"] * n, flavor.usage_extras),
+        "usage": flavor.usage(a["prompt_tokens"], a["completion_tokens"] * n, body),
         "service_tier": "default",
         "system_fingerprint": "fp_emulator",
-        **flavor.response_extras(),
     }
+    return flavor.shape_body(out, body)
 
 
 def stream_events(body: dict[str, Any], flavor: Flavor, model: str) -> Iterator[str]:
@@ -150,20 +177,22 @@ def stream_events(body: dict[str, Any], flavor: Flavor, model: str) -> Iterator[
     base = {"id": stable_id(flavor.id_prefix, body.get("messages")),
             "object": "chat.completion.chunk", "created": CREATED,
             "model": flavor.resolve_model(model), "service_tier": "default",
-            "system_fingerprint": "fp_emulator", **flavor.response_extras()}
+            "system_fingerprint": "fp_emulator"}
     counter = iter(range(10_000))
 
     def chunk(delta: dict[str, Any], finish: str | None = None, index: int = 0) -> str:
         obj = {**base, "choices": [{"index": index, "delta": delta, "logprobs": None,
-                                    "finish_reason": finish, **flavor.chunk_choice_extras(finish)}],
+                                    "finish_reason": finish}],
                "usage": None}
         if flavor.obfuscation:
             obj["obfuscation"] = "x" * (next(counter) % 7 + 4)
-        return sse(obj)
+        return sse(flavor.shape_chunk(obj, body))
 
     yield from flavor.prelude
     message = a["message"]
-    for index in range(int(body.get("n") or 1)):
+    for index in range(choice_count(body, flavor)):
+        for delta in flavor.lead_deltas(body):
+            yield chunk(delta, index=index)
         if message.get("tool_calls"):
             call = message["tool_calls"][0]
             args = call["function"]["arguments"]
@@ -187,9 +216,10 @@ def stream_events(body: dict[str, Any], flavor: Flavor, model: str) -> Iterator[
         yield chunk({}, a["finish"], index=index)
     options = body.get("stream_options") or {}
     if options.get("include_usage") or flavor.always_usage:
+        n = choice_count(body, flavor)
         obj = {**base, "choices": [],
-               "usage": usage(a["prompt_tokens"], a["completion_tokens"], flavor.usage_extras)}
-        yield sse(obj)
+               "usage": flavor.usage(a["prompt_tokens"], a["completion_tokens"] * n, body)}
+        yield sse(flavor.shape_chunk(obj, body))
     yield sse("[DONE]")
 
 
@@ -221,12 +251,16 @@ def check_request(ex: Exchange, flavor: Flavor, model: str) -> Reply | None:
 
 def _invalid(flavor: Flavor, message: str, param: str, code: str) -> JSONReply:
     reply = provider_error(flavor.provider, 400, message)
-    if isinstance(reply.body.get("error"), dict) and flavor.provider == "openai":
+    # Only OpenAI-shaped envelopes (OpenAI's, Azure's passthrough) name the param and code.
+    if isinstance(reply.body.get("error"), dict) and "param" in reply.body["error"]:
         reply.body["error"].update(param=param, code=code)
     return reply
 
 
-def serve_chat(ex: Exchange, flavor: Flavor, model: str) -> Reply:
+def serve_chat(ex: Exchange, flavor: Flavor, model: str,
+               headers: dict[str, str] | None = None) -> Reply:
+    """A chat completion (JSON or SSE) with the provider's response ``headers``."""
+    headers = headers or {}
     invalid = check_request(ex, flavor, model)
     if invalid is not None:
         return invalid
@@ -234,13 +268,9 @@ def serve_chat(ex: Exchange, flavor: Flavor, model: str) -> Reply:
         events = list(stream_events(ex.body, flavor, model))
         fault = ex.emulator.take_fault(flavor.provider, ex.path, ("stream_error",))
         if fault is not None:
-            events = events[:3] + [sse({"error": {"message": "The server had an error while "
-                                                  "processing your request.", "type": "server_error",
-                                                  "param": None, "code": None}})]
-        return SSEReply(events, {"x-request-id": "req_emulator"})
-    return JSONReply(200, completion_body(ex.body, flavor, model),
-                     {"x-request-id": "req_emulator", "openai-version": "2020-10-01",
-                      "openai-processing-ms": "1"})
+            events = flavor.stream_failure(events, fault.status, ex.body)
+        return SSEReply(events, headers)
+    return JSONReply(200, completion_body(ex.body, flavor, model), headers)
 
 
 OPENAI = Flavor("openai", resolve_model=lambda m: m if m[-10:-5].isdigit() else f"{m}-2024-07-18")
@@ -275,4 +305,6 @@ def chat_completions(ex: Exchange) -> Reply:
     if model.startswith("missing-"):
         return provider_error("openai", 404, f"The model `{model}` does not exist or you do not "
                               "have access to it.")
-    return serve_chat(ex, OPENAI, model)
+    return serve_chat(ex, OPENAI, model, {"x-request-id": "req_emulator",
+                                          "openai-version": "2020-10-01",
+                                          "openai-processing-ms": "1"})

@@ -49,4 +49,4 @@ def classify(status: int, message: str, code: str | None) -> type[APIError]:
 
 def parse_error(status: int, body: Any, headers: Mapping[str, str], ctx: CallContext) -> APIError:
     message, code = error_fields(body)
-    return classify(status, message, code)(message, code=code)
+    return classify(status, message, code)(message, code=code, status_code=status)

@@ -1,9 +1,10 @@
 """OpenAI-style SSE chunks -> ``ModelResponseChunk`` (shared by Azure and OpenRouter).
 
 Normalises what the three send differently: Azure's identity-less prompt-filter chunk is
-skipped, a ``finish_reason`` repeated on later chunks is sent once, usage attached to a chunk
-with choices becomes the separate usage chunk OpenAI sends, and only when it was asked for.
-An ``error`` member raises the matching exception from the iterator.
+skipped (and identity-less annotation chunks take the stream's identity), a ``finish_reason``
+repeated on later chunks is sent once, usage attached to a chunk with choices becomes the
+separate usage chunk OpenAI sends, and only when it was asked for. An ``error`` member raises
+the matching exception from the iterator.
 """
 
 from __future__ import annotations
@@ -18,29 +19,50 @@ from ..base import CallContext
 
 ErrorParser = Callable[[int, Any, Mapping[str, str], CallContext], APIError]
 
-# Mid-stream errors carry no HTTP status; these codes say which one the error stands for.
+# Mid-stream errors carry no HTTP status; these codes (OpenAI ``code``/``type``, OpenRouter
+# ``metadata.error_type``) say which status the error stands for.
 STREAM_ERROR_STATUS = {
     "rate_limit_exceeded": 429,
     "server_error": 500,
+    "server": 500,
     "overloaded": 503,
+    "provider_overloaded": 503,
+    "provider_unavailable": 503,
+    "timeout": 408,
     "context_length_exceeded": 400,
+    "token_limit_exceeded": 400,
     "invalid_request_error": 400,
+    "invalid_request": 400,
+    "content_filter": 400,
+    "content_policy_violation": 400,
+    "authentication": 401,
+    "payment_required": 402,
+    "permission_denied": 403,
+    "not_found": 404,
 }
+
+IDENTITY = ("id", "created", "model", "object")
 
 
 def stream_error_status(error: Any) -> int:
+    """The HTTP status an in-stream ``error`` object stands for (500 when it does not say)."""
     if isinstance(error, dict):
         code = error.get("code")
         if isinstance(code, int) or (isinstance(code, str) and code.isdigit()):
             return int(code)
-        for key in ("code", "type"):
-            if error.get(key) in STREAM_ERROR_STATUS:
-                return STREAM_ERROR_STATUS[error[key]]
+        metadata = error.get("metadata")
+        error_type = metadata.get("error_type") if isinstance(metadata, dict) else None
+        for value in (code, error.get("type"), error_type):
+            if isinstance(value, str) and value in STREAM_ERROR_STATUS:
+                return STREAM_ERROR_STATUS[value]
     return 500
 
 
 class ChunkTranslator:
-    """Feeds data-only SSE events; ``[DONE]`` and comments produce nothing."""
+    """Feeds data-only SSE events; ``[DONE]`` and comments produce nothing.
+
+    Subclasses adapt a provider's chunk in ``prepare`` before the shared rules apply.
+    """
 
     def __init__(self, ctx: CallContext, parse_error: ErrorParser) -> None:
         self._ctx = ctx
@@ -48,25 +70,40 @@ class ChunkTranslator:
         options = ctx.request.get("stream_options") or {}
         self._include_usage = bool(options.get("include_usage"))
         self._finished: set[int] = set()
+        self._identity: dict[str, Any] | None = None
 
     def feed(self, event: ServerSentEvent) -> list[ModelResponseChunk]:
         data = event.data
         if not data or data == "[DONE]":
             return []
         obj = json.loads(data)
+        if not isinstance(obj, dict):
+            raise APIError(f"{self._ctx.provider} sent a stream event that is not an object: "
+                           f"{data[:200]!r}", response=data)
         if obj.get("error"):
             raise self._parse_error(stream_error_status(obj["error"]), obj, {}, self._ctx)
+        obj = self.prepare(obj)
         choices = obj.get("choices") or []
-        if not obj.get("id") and not choices:
-            return []
+        if not obj.get("id"):
+            # Azure: the prompt-filter event (no choices) and content-filter annotations
+            # arrive with empty id/model/object; annotations take the stream's identity.
+            if not choices or self._identity is None:
+                return []
+            obj = {**obj, **self._identity}
+        elif self._identity is None:
+            self._identity = {k: obj[k] for k in IDENTITY if obj.get(k)}
         choices = [c for c in (self._once(c) for c in choices) if c is not None]
         usage = obj.get("usage")
         chunks = []
-        if choices or usage is None:
+        if choices:
             chunks.append(ModelResponseChunk.model_validate({**obj, "choices": choices, "usage": None}))
         if usage and self._include_usage:
             chunks.append(ModelResponseChunk.model_validate({**obj, "choices": [], "usage": usage}))
         return chunks
+
+    def prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """A provider's chunk in the OpenAI shape; the identity here."""
+        return obj
 
     def _once(self, choice: dict[str, Any]) -> dict[str, Any] | None:
         """The choice with a repeated ``finish_reason`` removed; ``None`` if nothing is left."""
