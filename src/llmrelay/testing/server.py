@@ -148,7 +148,7 @@ def sse(data: Any, event: str | None = None) -> str:
 
 
 # The emulator modules; importing one registers its routes and error bodies.
-PROVIDER_MODULES = ("openai", "cohere", "replicate", "azure", "openrouter")
+PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate")
 
 
 def _load_providers() -> None:
