@@ -6,7 +6,7 @@ deeper in the library surfaces as a ``KeyError`` or ``TypeError``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, NoReturn
 
 from .exceptions import BadRequestError
 
@@ -39,7 +39,7 @@ PARAM_TYPES: Mapping[str, tuple[type, ...]] = {
 }
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     raise BadRequestError(message, code="invalid_request")
 
 
