@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from ...exceptions import APIError
-from ...types import ModelResponse, Usage
+from ...types import ModelResponse
 from ..base import CallContext
 from .errors import stream_error
 from .request import JSON_TOOL, json_mode
@@ -47,22 +47,26 @@ def uses_json_tool(ctx: CallContext) -> bool:
     return json_mode(ctx.request) == "tool"
 
 
-def usage_of(usage: Any) -> Usage:
-    """Anthropic counts cached input apart; OpenAI's ``prompt_tokens`` includes it."""
+def usage_fields(usage: Any) -> dict[str, Any]:
+    """Anthropic usage -> OpenAI usage fields. Anthropic counts cached input apart; OpenAI's
+    ``prompt_tokens`` includes it (a plain dict: validated once, with the response)."""
     usage = usage if isinstance(usage, dict) else {}
     fresh = int(usage.get("input_tokens") or 0)
     written = int(usage.get("cache_creation_input_tokens") or 0)
     read = int(usage.get("cache_read_input_tokens") or 0)
+    output = int(usage.get("output_tokens") or 0)
+    fields: dict[str, Any] = {
+        "prompt_tokens": fresh + written + read,
+        "completion_tokens": output,
+        "total_tokens": fresh + written + read + output,
+        "prompt_tokens_details": {"cached_tokens": read},
+        "cache_creation_input_tokens": written,
+        "cache_read_input_tokens": read,
+    }
     details = usage.get("output_tokens_details")
-    thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
-    return Usage.of(
-        fresh + written + read,
-        int(usage.get("output_tokens") or 0),
-        cached_tokens=read,
-        reasoning_tokens=thinking,
-        cache_creation_input_tokens=written,
-        cache_read_input_tokens=read,
-    )
+    if isinstance(details, dict) and details.get("thinking_tokens") is not None:
+        fields["completion_tokens_details"] = {"reasoning_tokens": details["thinking_tokens"]}
+    return fields
 
 
 def parse_response(body: Any, ctx: CallContext) -> ModelResponse:
@@ -107,5 +111,5 @@ def parse_response(body: Any, ctx: CallContext) -> ModelResponse:
         "id": body["id"],
         "model": body.get("model") or ctx.model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish or "stop"}],
-        "usage": usage_of(body.get("usage")).model_dump(exclude_none=True),
+        "usage": usage_fields(body.get("usage")),
     })

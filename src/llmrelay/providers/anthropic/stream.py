@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from ...exceptions import APIConnectionError
 from ...streaming import ServerSentEvent
@@ -19,7 +19,7 @@ from ...types import ModelResponseChunk
 from ..base import CallContext
 from .errors import stream_error
 from .request import JSON_TOOL
-from .response import finish_reason, is_legacy, usage_of, uses_json_tool
+from .response import finish_reason, is_legacy, usage_fields, uses_json_tool
 
 
 @dataclass
@@ -58,8 +58,8 @@ class MessageStreamTranslator:
         kind = data.get("type") or event.event
         if kind == "error" or event.event == "error":
             raise stream_error(data, self._ctx)
-        handler = getattr(self, f"_on_{kind}", None) if kind != "ping" else None
-        return handler(data) if handler is not None else []  # type: ignore[no-any-return]
+        handler = HANDLERS.get(str(kind))  # ping and unknown events: nothing
+        return handler(self, data) if handler is not None else []
 
     def finish(self) -> list[ModelResponseChunk]:
         if not self._stopped:
@@ -161,9 +161,20 @@ class MessageStreamTranslator:
             return []
         return [ModelResponseChunk.model_validate(
             {"id": self._id, "created": self._created, "model": self._model, "choices": [],
-             "usage": usage_of(self._usage).model_dump(exclude_none=True)})]
+             "usage": usage_fields(self._usage)})]
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> ModelResponseChunk:
         return ModelResponseChunk.model_validate(
             {"id": self._id, "created": self._created, "model": self._model,
              "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+
+Handler = Callable[[MessageStreamTranslator, dict[str, Any]], list[ModelResponseChunk]]
+HANDLERS: dict[str, Handler] = {
+    "message_start": MessageStreamTranslator._on_message_start,
+    "content_block_start": MessageStreamTranslator._on_content_block_start,
+    "content_block_delta": MessageStreamTranslator._on_content_block_delta,
+    "content_block_stop": MessageStreamTranslator._on_content_block_stop,
+    "message_delta": MessageStreamTranslator._on_message_delta,
+    "message_stop": MessageStreamTranslator._on_message_stop,
+}
