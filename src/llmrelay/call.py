@@ -6,10 +6,11 @@ The sync and async loops in ``api.py`` drive a ``Call``; all their decisions are
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from pydantic_core import from_json
 
 from . import retries
 from .calllog import CallLog, scrub
@@ -129,7 +130,7 @@ class Call:
     def parse(self, status: int, content: bytes, headers: dict[str, str]) -> "Step":
         """A success body -> ``ModelResponse`` or ``FollowUp``; a malformed one -> ``APIError``."""
         try:
-            body = json.loads(content)
+            body = from_json(content)
         except ValueError as exc:
             raise self.enrich(
                 APIError(f"{self.provider} returned a body that is not JSON: {content[:200]!r}"),
@@ -166,7 +167,7 @@ def _cap(value: float | None, limit: float) -> float:
 def decode_body(content: bytes) -> Any:
     """JSON when it parses, else the text (proxies answer errors in HTML)."""
     try:
-        return json.loads(content)
+        return from_json(content)
     except ValueError:
         return content.decode("utf-8", "replace")
 

@@ -42,9 +42,21 @@ class ModelFamily:
 ANY_MODEL = ModelFamily("*")
 
 
+_found: dict[tuple[int, str], ModelFamily] = {}
+
+
 def find_family(families: tuple[ModelFamily, ...], model: str) -> ModelFamily:
-    """The first family whose glob matches ``model`` (every model matches the empty table)."""
-    return next((f for f in families if f.matches(model)), ANY_MODEL)
+    """The first family whose glob matches ``model`` (every model matches the empty table).
+
+    Remembered per table and model: globbing every row on every call showed in profiles.
+    """
+    key = (id(families), model)
+    family = _found.get(key)
+    if family is None:
+        family = next((f for f in families if f.matches(model)), ANY_MODEL)
+        if len(_found) < 4096:
+            _found[key] = family
+    return family
 
 
 def apply_capabilities(

@@ -64,6 +64,20 @@ def get_provider(model: str, *, azure: bool = False) -> tuple[str, str]:
     >>> get_provider("gpt-4o-mini")
     ('openai', 'gpt-4o-mini')
     """
+    if isinstance(model, str):
+        found = _routes.get((model, azure))
+        if found is not None:
+            return found
+    found = _route(model, azure)
+    if len(_routes) < 4096:
+        _routes[(model, azure)] = found
+    return found
+
+
+_routes: dict[tuple[str, bool], tuple[str, str]] = {}
+
+
+def _route(model: str, azure: bool) -> tuple[str, str]:
     if not isinstance(model, str) or not model.strip():
         raise BadRequestError(f"model must be a non-empty string, got {model!r}")
     if azure:

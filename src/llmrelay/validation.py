@@ -45,9 +45,9 @@ def _fail(message: str) -> NoReturn:
 
 def validate_params(params: Mapping[str, Any]) -> None:
     """Type-check the OpenAI parameters that are set (``None`` means unset)."""
-    for name, types in PARAM_TYPES.items():
-        value = params.get(name)
-        if value is None:
+    for name, value in params.items():
+        types = PARAM_TYPES.get(name)
+        if types is None or value is None:
             continue
         if isinstance(value, bool) and bool not in types:
             _fail(f"{name} must be {' or '.join(t.__name__ for t in types)}, got bool")
@@ -63,7 +63,9 @@ def validate_params(params: Mapping[str, Any]) -> None:
     if isinstance(stop, list) and not all(isinstance(s, str) for s in stop):
         _fail("stop must be a string or a list of strings")
     for name in ("tools", "functions"):
-        for i, item in enumerate(params.get(name) or []):
+        if name not in params:
+            continue
+        for i, item in enumerate(params[name] or []):
             fn = item.get("function") if name == "tools" and isinstance(item, dict) else item
             if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
                 _fail(f"{name}[{i}] must be a function definition with a name")

@@ -9,9 +9,10 @@ A failed generation ends with ``message-end`` ``finish_reason: ERROR`` (or ``TIM
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, Callable
+
+from pydantic_core import from_json
 
 from ...exceptions import APIConnectionError
 from ...streaming import ServerSentEvent
@@ -51,7 +52,7 @@ class CohereStreamTranslator:
     def feed(self, event: ServerSentEvent) -> list[ModelResponseChunk]:
         if not event.data or event.data == "[DONE]":
             return []
-        data = json.loads(event.data)
+        data = from_json(event.data)
         handler = self._handlers.get(data.get("type") or event.event or "")
         # content-start/-end, tool-call-end, citation-end and debug carry nothing to forward.
         return handler(data) if handler is not None else []

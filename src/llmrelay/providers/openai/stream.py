@@ -9,8 +9,9 @@ the matching exception from the iterator.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Callable, Mapping
+
+from pydantic_core import from_json
 
 from ...exceptions import APIError
 from ...streaming import ServerSentEvent
@@ -76,7 +77,7 @@ class ChunkTranslator:
         data = event.data
         if not data or data == "[DONE]":
             return []
-        obj = json.loads(data)
+        obj = from_json(data)
         if not isinstance(obj, dict):
             raise APIError(f"{self._ctx.provider} sent a stream event that is not an object: "
                            f"{data[:200]!r}", response=data)
