@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, Literal, overload
+from typing import TYPE_CHECKING, Any, AsyncGenerator, AsyncIterator, Callable, Iterator, Literal, overload
 
 from . import transport
 from .call import Call, prepare
@@ -108,39 +108,36 @@ def _cancel(call: Call, request: HTTPRequest) -> None:
 
 def _open_stream(call: Call, response: "Response",
                  cancel: HTTPRequest | None = None) -> "Stream[ModelResponseChunk]":
+    """Read up to the first chunk now (so errors and ``force_timeout`` surface here)."""
     chunks = _iter_chunks(call, response, cancel)
     try:
         first = next(chunks)
     except StopIteration:
         return Stream(iter(()))
-    return Stream(_prepend(first, chunks))
-
-
-def _prepend(first: Any, rest: Iterator[Any]) -> Iterator[Any]:
-    yield first
-    yield from rest
+    return Stream(chunks, first)
 
 
 def _iter_chunks(call: Call, response: "Response",
                  cancel: HTTPRequest | None = None) -> "Iterator[ModelResponseChunk]":
     translator = call.adapter.stream_translator(call.ctx)
     decoder = SSEDecoder()
-    waiting = True
+    event = None
     complete = False
     try:
         for data in response.iter_bytes():
-            for event in decoder.feed(data):
-                for chunk in call.translate(translator, event):
-                    waiting = False
-                    yield chunk
-            if waiting:
-                call.check_deadline()
+            events = decoder.feed(data)
+            for event in events:
+                yield from translator.feed(event)
+            if call.deadline is not None and not events:
+                call.check_deadline()  # only comments or partial events so far
         for event in decoder.flush():
-            yield from call.translate(translator, event)
+            yield from translator.feed(event)
         yield from translator.finish()
         complete = True
     except APIError as exc:
         raise call.enrich(exc) from exc.__cause__
+    except Exception as exc:
+        raise call.malformed_event(exc, event) from exc
     finally:
         response.close()
         if cancel is not None and not complete:
@@ -211,42 +208,32 @@ async def _aopen_stream(call: Call, response: "AsyncResponse",
     try:
         first = await chunks.__anext__()
     except StopAsyncIteration:
-        return AsyncStream(_aempty())
-    return AsyncStream(_aprepend(first, chunks))
-
-
-async def _aempty() -> AsyncIterator[Any]:
-    return
-    yield
-
-
-async def _aprepend(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    try:
-        yield first
-        async for item in rest:
-            yield item
-    finally:
-        await rest.aclose()  # type: ignore[attr-defined]
+        await chunks.aclose()
+        return AsyncStream(chunks)
+    return AsyncStream(chunks, first)
 
 
 async def _aiter_chunks(call: Call, response: "AsyncResponse",
-                        cancel: HTTPRequest | None = None) -> "AsyncIterator[ModelResponseChunk]":
+                        cancel: HTTPRequest | None = None) -> "AsyncGenerator[ModelResponseChunk, None]":
     translator = call.adapter.stream_translator(call.ctx)
     decoder = SSEDecoder()
+    event = None
     complete = False
     try:
         async for data in response.aiter_bytes():
             for event in decoder.feed(data):
-                for chunk in call.translate(translator, event):
+                for chunk in translator.feed(event):
                     yield chunk
         for event in decoder.flush():
-            for chunk in call.translate(translator, event):
+            for chunk in translator.feed(event):
                 yield chunk
         for chunk in translator.finish():
             yield chunk
         complete = True
     except APIError as exc:
         raise call.enrich(exc) from exc.__cause__
+    except Exception as exc:
+        raise call.malformed_event(exc, event) from exc
     finally:
         await response.aclose()
         if cancel is not None and not complete:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from .providers.base import Adapter, Step
     from .streaming import ServerSentEvent
     from .transport import TimeoutTypes
-    from .types import ChatRequest, ModelResponseChunk
+    from .types import ChatRequest
 
 REQUEST_ID_HEADERS = ("request-id", "x-request-id", "apim-request-id", "x-generation-id")
 
@@ -146,18 +146,12 @@ class Call:
                 status=status, body=body, headers=headers,
             ) from exc
 
-    def translate(self, translator: Any, event: "ServerSentEvent") -> "list[ModelResponseChunk]":
-        """One SSE event through the adapter's translator, with the same safety net."""
-        try:
-            chunks: list[ModelResponseChunk] = translator.feed(event)
-            return chunks
-        except APIError as exc:
-            raise self.enrich(exc) from None
-        except Exception as exc:
-            raise self.enrich(
-                APIError(f"{self.provider} sent a stream event of unexpected shape: {exc!r}",
-                         response=event.data)
-            ) from exc
+    def malformed_event(self, exc: Exception, event: "ServerSentEvent | None") -> APIError:
+        """The error for a stream event the adapter could not translate."""
+        return self.enrich(
+            APIError(f"{self.provider} sent a stream event of unexpected shape: {exc!r}",
+                     response=None if event is None else event.data)
+        )
 
 
 def _cap(value: float | None, limit: float) -> float:

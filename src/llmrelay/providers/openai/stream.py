@@ -44,6 +44,9 @@ STREAM_ERROR_STATUS = {
 
 IDENTITY = ("id", "created", "model", "object")
 
+# pydantic-core's validator called directly: the hot path of every OpenAI-shaped stream.
+_validate_chunk_json = ModelResponseChunk.__pydantic_validator__.validate_json
+
 
 def stream_error_status(error: Any) -> int:
     """The HTTP status an in-stream ``error`` object stands for (500 when it does not say)."""
@@ -72,11 +75,17 @@ class ChunkTranslator:
         self._include_usage = bool(options.get("include_usage"))
         self._finished: set[int] = set()
         self._identity: dict[str, Any] | None = None
+        # Chunks already in the OpenAI shape skip the dict work, unless a subclass adapts them.
+        self._direct = type(self).prepare is ChunkTranslator.prepare
 
     def feed(self, event: ServerSentEvent) -> list[ModelResponseChunk]:
         data = event.data
         if not data or data == "[DONE]":
             return []
+        if self._direct:
+            chunk = self._validate_directly(data)
+            if chunk is not None:
+                return [chunk]
         obj = from_json(data)
         if not isinstance(obj, dict):
             raise APIError(f"{self._ctx.provider} sent a stream event that is not an object: "
@@ -101,6 +110,25 @@ class ChunkTranslator:
         if usage and self._include_usage:
             chunks.append(ModelResponseChunk.model_validate({**obj, "choices": [], "usage": usage}))
         return chunks
+
+    def _validate_directly(self, data: str) -> ModelResponseChunk | None:
+        """The common chunk (identity, no usage, no error, no repeated finish) parsed and
+        validated in one step by pydantic-core; ``None`` sends it down the general path."""
+        try:
+            chunk: ModelResponseChunk = _validate_chunk_json(data)
+        except ValueError:
+            return None
+        extra = chunk.__pydantic_extra__
+        if not chunk.id or chunk.usage is not None or (extra and extra.get("error")):
+            return None
+        finished = [c.index for c in chunk.choices if c.finish_reason is not None]
+        if finished:
+            if not self._finished.isdisjoint(finished):
+                return None
+            self._finished.update(finished)
+        if self._identity is None:
+            self._identity = {k: getattr(chunk, k) for k in IDENTITY if getattr(chunk, k)}
+        return chunk
 
     def prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
         """A provider's chunk in the OpenAI shape; the identity here."""
