@@ -179,3 +179,23 @@ def test_dropped_connection_mid_stream_is_a_connection_error(mode: str, emulator
     emulator.drop_stream(after=3)
     with pytest.raises(llmrelay.APIConnectionError):
         call(mode, stream=True, num_retries=0, **kwargs(emulator))
+
+
+def test_a_stream_iterated_as_a_temporary_yields_every_chunk(emulator: Emulator) -> None:
+    whole = llmrelay.completion(messages=MESSAGES, **kwargs(emulator)).choices[0].message.content
+    text = ""
+    for chunk in llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator)):
+        text += chunk.choices[0].delta.content or ""
+    assert text == whole
+
+
+def test_breaking_out_of_a_loop_leaves_the_stream_open(emulator: Emulator) -> None:
+    stream = llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator))
+    head = []
+    for chunk in stream:
+        head.append(chunk)
+        if len(head) == 3:
+            break
+    rest = list(stream)
+    built = llmrelay.stream_chunk_builder(head + rest)
+    assert built.choices[0].message.content == "Hello from the emulator. You said: Hi there"
