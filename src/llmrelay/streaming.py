@@ -64,7 +64,13 @@ class SSEDecoder:
         for block in text.split("\n\n"):
             if block.startswith("data: ") and "\n" not in block:
                 events.append(ServerSentEvent(block[6:], None, self._id))
-            elif block:
+                continue
+            if block.startswith("event: "):  # "event: x\ndata: y", the named-event form
+                head, _, data = block.partition("\n")
+                if data.startswith("data: ") and "\n" not in data:
+                    events.append(ServerSentEvent(data[6:], head[7:], self._id))
+                    continue
+            if block:
                 event = self._parse(block)
                 if event is not None:
                     events.append(event)

@@ -213,3 +213,24 @@ class ModelResponseChunk(_Record):
     choices: list[ChunkChoice]
     usage: Usage | None = None
     system_fingerprint: str | None = None
+
+
+_validate_chunk = ModelResponseChunk.__pydantic_validator__.validate_python
+
+
+def delta_chunk(
+    id: str,
+    created: int,
+    model: str,
+    delta: dict[str, Any],
+    finish_reason: str | None = None,
+    logprobs: Any = None,
+) -> ModelResponseChunk:
+    """A one-choice chunk, built the fast way: stream translators make one per event, so
+    this calls pydantic-core's validator directly, skipping ``model_validate``'s wrapper."""
+    chunk: ModelResponseChunk = _validate_chunk(
+        {"id": id, "created": created, "model": model,
+         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+                      "logprobs": logprobs}]}
+    )
+    return chunk

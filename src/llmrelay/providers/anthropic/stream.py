@@ -8,14 +8,15 @@ Tool calls get OpenAI indexes by their order among tool calls, not Anthropic's b
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from pydantic_core import from_json
+
 from ...exceptions import APIConnectionError
 from ...streaming import ServerSentEvent
-from ...types import ModelResponseChunk
+from ...types import ModelResponseChunk, delta_chunk
 from ..base import CallContext
 from .errors import stream_error
 from .request import JSON_TOOL
@@ -54,7 +55,7 @@ class MessageStreamTranslator:
     def feed(self, event: ServerSentEvent) -> list[ModelResponseChunk]:
         if not event.data:
             return []
-        data = json.loads(event.data)
+        data = from_json(event.data)
         kind = data.get("type") or event.event
         if kind == "error" or event.event == "error":
             raise stream_error(data, self._ctx)
@@ -164,9 +165,7 @@ class MessageStreamTranslator:
              "usage": usage_fields(self._usage)})]
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> ModelResponseChunk:
-        return ModelResponseChunk.model_validate(
-            {"id": self._id, "created": self._created, "model": self._model,
-             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        return delta_chunk(self._id, self._created, self._model, delta, finish)
 
 
 Handler = Callable[[MessageStreamTranslator, dict[str, Any]], list[ModelResponseChunk]]

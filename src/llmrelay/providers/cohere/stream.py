@@ -16,7 +16,7 @@ from pydantic_core import from_json
 
 from ...exceptions import APIConnectionError
 from ...streaming import ServerSentEvent
-from ...types import ModelResponseChunk, Usage
+from ...types import ModelResponseChunk, Usage, delta_chunk
 from ..base import CallContext
 from .request import uses_functions
 from .response import finish_reason, openai_logprobs, usage_of
@@ -67,11 +67,7 @@ class CohereStreamTranslator:
         if not self._role_sent:
             delta = {"role": "assistant", **delta}
             self._role_sent = True
-        return ModelResponseChunk.model_validate({
-            "id": self._id, "created": self._created, "model": self._model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
-                         "logprobs": logprobs}],
-        })
+        return delta_chunk(self._id, self._created, self._model, delta, finish, logprobs)
 
     def _message_start(self, event: dict[str, Any]) -> list[ModelResponseChunk]:
         self._id = event.get("id") or self._id
