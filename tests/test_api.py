@@ -240,3 +240,27 @@ def test_merge_responses_renumbers_choices_and_sums_usage() -> None:
             merged.usage.total_tokens) == (20, 5, 25)
     assert merged.usage.prompt_tokens_details is not None
     assert merged.usage.prompt_tokens_details.cached_tokens == 2
+
+
+def test_provider_native_tools_pass_validation_and_reach_the_provider(emulator: Emulator) -> None:
+    tools = [{"type": "custom", "custom": {"name": "grammar"}}]
+    llmrelay.completion(messages=MESSAGES, tools=tools, **openai_kwargs(emulator))
+    assert emulator.requests[0].body["tools"] == tools
+
+
+def test_a_request_the_adapter_cannot_translate_is_a_bad_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from llmrelay import registry
+    from llmrelay.providers import openai
+    from llmrelay.providers.base import Adapter
+
+    def build_request(request: Any, settings: Any) -> Any:
+        return request["no-such-field"]  # an adapter tripping over input it did not expect
+
+    broken = Adapter(**{**openai.ADAPTER.__dict__, "name": "broken", "build_request": build_request})
+    monkeypatch.setitem(registry.PROVIDERS, "broken", "unused")
+    monkeypatch.setitem(registry._loaded, "broken", broken)
+    with pytest.raises(llmrelay.BadRequestError) as info:
+        llmrelay.completion(model="broken/x", messages=MESSAGES, api_key="k")
+    assert "Cannot translate" in info.value.message and info.value.provider == "broken"

@@ -16,7 +16,7 @@ from . import retries
 from .calllog import CallLog, scrub
 from .capabilities import apply_capabilities, find_family
 from .config import ProviderSettings
-from .exceptions import APIError, RateLimitError, Timeout, error_class_for_status
+from .exceptions import APIError, BadRequestError, RateLimitError, Timeout, error_class_for_status
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
 from .validation import validate_messages, validate_params
@@ -213,6 +213,12 @@ def prepare(
     except APIError as exc:
         exc.provider, exc.model = exc.provider or provider, exc.model or provider_model
         raise
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Input the boundary checks let through but the provider's shape cannot hold.
+        raise BadRequestError(
+            f"Cannot translate this request for {provider}: {exc!r}",
+            provider=provider, model=provider_model,
+        ) from exc
     if settings.extra_headers or settings.extra_body:
         body = request.json
         if settings.extra_body and isinstance(body, dict):

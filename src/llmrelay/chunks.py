@@ -27,17 +27,16 @@ def stream_chunk_builder(chunks: Iterable[ModelResponseChunk | dict[str, Any]]) 
         for choice in chunk.choices:
             state = choices.setdefault(
                 choice.index,
-                {"content": [], "reasoning": [], "tools": {}, "function": None, "finish": None,
-                 "refusal": []},
+                {"content": [], "extras": {}, "tools": {}, "function": None, "finish": None,
+                 "refusal": [], "logprobs": None},
             )
             delta = choice.delta
             if delta.content:
                 state["content"].append(delta.content)
             if delta.refusal:
                 state["refusal"].append(delta.refusal)
-            reasoning = getattr(delta, "reasoning_content", None)
-            if reasoning:
-                state["reasoning"].append(reasoning)
+            _merge_extras(state["extras"], delta.model_extra or {})
+            _merge_logprobs(state, choice.logprobs)
             for call in delta.tool_calls or []:
                 slot = state["tools"].setdefault(
                     call.index, {"id": None, "name": "", "arguments": []}
@@ -70,8 +69,7 @@ def stream_chunk_builder(chunks: Iterable[ModelResponseChunk | dict[str, Any]]) 
         }
         if state["refusal"]:
             message["refusal"] = "".join(state["refusal"])
-        if state["reasoning"]:
-            message["reasoning_content"] = "".join(state["reasoning"])
+        message.update(state["extras"])
         if state["tools"]:
             message["tool_calls"] = [
                 {"id": slot["id"] or f"call_{index}_{i}", "type": "function",
@@ -81,8 +79,33 @@ def stream_chunk_builder(chunks: Iterable[ModelResponseChunk | dict[str, Any]]) 
         if state["function"]:
             fn = state["function"]
             message["function_call"] = {"name": fn["name"], "arguments": "".join(fn["arguments"])}
-        built.append({"index": index, "message": message, "finish_reason": state["finish"]})
+        built.append({"index": index, "message": message, "finish_reason": state["finish"],
+                      "logprobs": state["logprobs"]})
     return ModelResponse.model_validate(
         {"id": first.id, "created": first.created, "model": first.model, "choices": built,
          "usage": usage.model_dump(exclude_none=True) if usage is not None else None, **extras}
     )
+
+
+def _merge_extras(into: dict[str, Any], extras: dict[str, Any]) -> None:
+    """Provider extras on deltas: text fragments join (``reasoning_content``), lists extend
+    (``thinking_blocks``, ``citations``, ``reasoning_details``), anything else is the latest."""
+    for key, value in extras.items():
+        if value is None:
+            continue
+        have = into.get(key)
+        if isinstance(value, str) and isinstance(have, str):
+            into[key] = have + value
+        elif isinstance(value, list) and isinstance(have, list):
+            into[key] = have + value
+        else:
+            into[key] = list(value) if isinstance(value, list) else value
+
+
+def _merge_logprobs(state: dict[str, Any], logprobs: Any) -> None:
+    """``logprobs.content`` entries, in stream order."""
+    if not isinstance(logprobs, dict) or not isinstance(logprobs.get("content"), list):
+        return
+    if state["logprobs"] is None:
+        state["logprobs"] = {"content": []}
+    state["logprobs"]["content"].extend(logprobs["content"])

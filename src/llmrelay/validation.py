@@ -66,6 +66,10 @@ def validate_params(params: Mapping[str, Any]) -> None:
         if name not in params:
             continue
         for i, item in enumerate(params[name] or []):
+            if name == "tools" and isinstance(item, dict) and item.get("type", "function") != "function":
+                if not isinstance(item.get("type"), str):
+                    _fail(f"tools[{i}].type must be a string")
+                continue  # a provider's own tool type (custom, web search, ...): its adapter decides
             fn = item.get("function") if name == "tools" and isinstance(item, dict) else item
             if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
                 _fail(f"{name}[{i}] must be a function definition with a name")

@@ -171,6 +171,7 @@ async def test_stream_thinking(mode: str, emulator: Emulator) -> None:
     assert built.choices[0].message.reasoning_content == plain.choices[0].message.reasoning_content
     blocks = [b for c in chunks if c.choices for b in getattr(c.choices[0].delta, "thinking_blocks", None) or []]
     assert blocks == plain.choices[0].message.thinking_blocks
+    assert built.choices[0].message.thinking_blocks == plain.choices[0].message.thinking_blocks
 
 
 async def test_json_schema_native_and_forced_tool(mode: str, emulator: Emulator) -> None:

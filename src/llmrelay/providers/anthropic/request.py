@@ -92,11 +92,16 @@ def tool_fields(request: ChatRequest) -> dict[str, Any]:
 
 
 def tool_definition(tool: dict[str, Any]) -> dict[str, Any]:
+    if tool.get("type", "function") != "function":
+        # Anthropic's own tools (server tools such as ``web_search_20250305``) go as given.
+        return tool
     fn = tool["function"]
     out: dict[str, Any] = {"name": fn["name"]}
     if fn.get("description"):
         out["description"] = fn["description"]
     out["input_schema"] = fn.get("parameters") or {"type": "object", "properties": {}}
+    if fn.get("strict") is not None:
+        out["strict"] = fn["strict"]
     if tool.get("cache_control"):
         out["cache_control"] = tool["cache_control"]
     return out
