@@ -275,7 +275,8 @@ def _run_all(calls: list[Call]) -> Any:
 
 async def _arun_all(calls: list[Call]) -> Any:
     if len(calls) == 1:
-        return await _with_deadline(calls[0], _arun(calls[0]))
+        call = calls[0]
+        return await (_arun(call) if call.deadline is None else _with_deadline(call, _arun(call)))
     if calls[0].stream:
 
         async def streams() -> AsyncIterator[Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from pydantic_core import from_json
 
@@ -93,7 +93,7 @@ class Call:
         return delay
 
     def enrich(self, error: APIError, *, status: int | None = None, body: Any = None,
-               headers: dict[str, str] | None = None) -> APIError:
+               headers: Mapping[str, str] | None = None) -> APIError:
         """Fill in what the core knows and the adapter may not have set; mask the key if the
         provider echoed it."""
         secrets = tuple(s for s in (self.ctx.settings.api_key,) if s)
@@ -109,7 +109,7 @@ class Call:
         if body is not None and error.response is None:
             error.response = body
         if headers:
-            error.headers = headers
+            headers = error.headers = {k.lower(): v for k, v in headers.items()}
             if error.request_id is None:
                 error.request_id = next(
                     (headers[h] for h in REQUEST_ID_HEADERS if h in headers), None
@@ -118,8 +118,9 @@ class Call:
                 error.retry_after = retries.retry_after(headers)
         return error
 
-    def error_from(self, status: int, content: bytes, headers: dict[str, str]) -> APIError:
+    def error_from(self, status: int, content: bytes, headers: Mapping[str, str]) -> APIError:
         """The contract's exception for an HTTP error response, via the adapter."""
+        headers = {k.lower(): v for k, v in headers.items()}
         body = decode_body(content)
         try:
             error = self.adapter.parse_error(status, body, headers, self.ctx)
@@ -127,7 +128,7 @@ class Call:
             error = error_class_for_status(status)(f"HTTP {status}: {body!r:.500} ({exc!r})")
         return self.enrich(error, status=status, body=body, headers=headers)
 
-    def parse(self, status: int, content: bytes, headers: dict[str, str]) -> "Step":
+    def parse(self, status: int, content: bytes, headers: Mapping[str, str]) -> "Step":
         """A success body -> ``ModelResponse`` or ``FollowUp``; a malformed one -> ``APIError``."""
         try:
             body = from_json(content)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, Mapping, Union
 
 import httpx
 
@@ -43,7 +44,7 @@ class Response:
 
     __slots__ = ("_raw", "content", "headers", "status")
 
-    def __init__(self, status: int, headers: dict[str, str], content: bytes, raw: Any) -> None:
+    def __init__(self, status: int, headers: Mapping[str, str], content: bytes, raw: Any) -> None:
         self.status = status
         self.headers = headers
         self.content = content
@@ -67,7 +68,7 @@ class AsyncResponse:
 
     __slots__ = ("_raw", "content", "headers", "status")
 
-    def __init__(self, status: int, headers: dict[str, str], content: bytes, raw: Any) -> None:
+    def __init__(self, status: int, headers: Mapping[str, str], content: bytes, raw: Any) -> None:
         self.status = status
         self.headers = headers
         self.content = content
@@ -130,7 +131,7 @@ def send(request: "HTTPRequest", timeout: TimeoutTypes = None) -> Response:
     )
     try:
         response = client.send(raw, stream=request.stream)
-        headers = dict(response.headers)
+        headers = response.headers
         if request.stream and response.status_code == 200:
             return Response(200, headers, b"", response)
         if request.stream:
@@ -175,24 +176,32 @@ async def _close_with_loop(session: "aiohttp.ClientSession") -> AsyncIterator[No
         await session.close()
 
 
+_timeouts: dict[Any, "aiohttp.ClientTimeout"] = {}
+
+
 def _aiohttp_timeout(timeout: TimeoutTypes) -> "aiohttp.ClientTimeout":
+    """aiohttp's timeout for ours, made once per distinct value."""
+    found = _timeouts.get(timeout)
+    if found is not None:
+        return found
     import aiohttp
 
     if isinstance(timeout, httpx.Timeout):
-        return aiohttp.ClientTimeout(
-            total=None,
-            sock_connect=timeout.connect,
-            sock_read=timeout.read,
-        )
-    value = DEFAULT_TIMEOUT if timeout is None else timeout
-    return aiohttp.ClientTimeout(total=None, sock_connect=value, sock_read=value)
+        made = aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect,
+                                     sock_read=timeout.read)
+    else:
+        value = DEFAULT_TIMEOUT if timeout is None else timeout
+        made = aiohttp.ClientTimeout(total=None, sock_connect=value, sock_read=value)
+    if len(_timeouts) < 256:
+        _timeouts[timeout] = made
+    return made
 
 
 async def asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> AsyncResponse:
     """The async twin of ``send``, on the running loop's aiohttp session."""
-    import aiohttp
-
-    session = await _session()
+    entry = _sessions.get(asyncio.get_running_loop())
+    session = entry[0] if entry is not None and not entry[0].closed else await _session()
+    aiohttp = sys.modules["aiohttp"]
     try:
         response = await session.request(
             request.method,
@@ -201,14 +210,13 @@ async def asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> AsyncRe
             data=encode_body(request.json),
             timeout=_aiohttp_timeout(timeout),
         )
-        headers = {k.lower(): v for k, v in response.headers.items()}
         if request.stream and response.status == 200:
-            return AsyncResponse(200, headers, b"", response)
+            return AsyncResponse(200, response.headers, b"", response)
         try:
             content = await response.read()
         finally:
             response.release()
-        return AsyncResponse(response.status, headers, content, None)
+        return AsyncResponse(response.status, response.headers, content, None)
     except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
         raise Timeout(f"Request timed out: {exc!r}") from exc
     except aiohttp.ClientError as exc:
