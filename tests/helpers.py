@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import llmrelay
+
+if TYPE_CHECKING:
+    from llmrelay.testing import Emulator
 
 MESSAGES = [{"role": "user", "content": "Hi there"}]
 
@@ -24,3 +27,19 @@ def call(mode: str, **kwargs: Any) -> Any:
         return result
 
     return asyncio.run(run())
+
+
+async def acall(mode: str, **kwargs: Any) -> Any:
+    """``call`` from inside a running event loop (async tests); ``mode`` picks the API."""
+    if mode == "sync":
+        result = llmrelay.completion(**kwargs)
+        return list(result) if kwargs.get("stream") else result
+    result = await llmrelay.acompletion(**kwargs)
+    if kwargs.get("stream"):
+        return [chunk async for chunk in result]
+    return result
+
+
+def at(emulator: "Emulator", provider: str) -> dict[str, Any]:
+    """The keyword arguments that point a call at ``provider``'s emulator."""
+    return {"api_base": emulator.base_url(provider), "api_key": emulator.api_key}

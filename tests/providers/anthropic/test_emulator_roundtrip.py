@@ -14,6 +14,7 @@ import pytest
 
 import llmrelay
 from llmrelay.testing import Emulator
+from tests.helpers import acall, at
 
 pytestmark = pytest.mark.parametrize("mode", ["sync", "async"])
 
@@ -29,17 +30,8 @@ PERSON = {"type": "object", "properties": {"name": {"type": "string"}, "age": {"
 
 async def call(mode: str, emulator: Emulator, **kwargs: Any) -> Any:
     """One call; streams are read to the end into a list of chunks."""
-    kwargs.setdefault("model", "claude-haiku-4-5")
-    kwargs.setdefault("messages", HI)
-    kwargs.setdefault("api_base", emulator.base_url("anthropic"))
-    kwargs.setdefault("api_key", emulator.api_key)
-    if mode == "sync":
-        result = llmrelay.completion(**kwargs)
-        return list(result) if kwargs.get("stream") else result
-    result = await llmrelay.acompletion(**kwargs)
-    if kwargs.get("stream"):
-        return [chunk async for chunk in result]
-    return result
+    return await acall(mode, **{"model": "claude-haiku-4-5", "messages": HI, **at(emulator, "anthropic"),
+                                **kwargs})
 
 
 def sent(emulator: Emulator) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import pytest
 
 import llmrelay
 from llmrelay.testing import Emulator
+from tests.helpers import acall, at
 
 pytestmark = pytest.mark.parametrize("mode", ["sync", "async"])
 
@@ -23,17 +24,8 @@ HI = [{"role": "user", "content": "Hi there"}]
 
 async def call(mode: str, emulator: Emulator, **kwargs: Any) -> Any:
     """One call; streams are read to the end into a list of chunks."""
-    kwargs.setdefault("model", "command-r")
-    kwargs.setdefault("messages", HI)
-    kwargs.setdefault("api_base", emulator.base_url("cohere"))
-    kwargs.setdefault("api_key", emulator.api_key)
-    if mode == "sync":
-        result = llmrelay.completion(**kwargs)
-        return list(result) if kwargs.get("stream") else result
-    result = await llmrelay.acompletion(**kwargs)
-    if kwargs.get("stream"):
-        return [chunk async for chunk in result]
-    return result
+    return await acall(mode, **{"model": "command-r", "messages": HI, **at(emulator, "cohere"),
+                                **kwargs})
 
 
 def sent(emulator: Emulator) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 
 import llmrelay
 from llmrelay.testing import Emulator
+from tests.helpers import at, call
 
 MODES = ["sync", "async"]
 LLAMA = "replicate/meta/meta-llama-3-8b-instruct"
@@ -21,21 +22,8 @@ ANSWER = "Hello from the emulator.\nYou said: Hi there"
 
 def run(mode: str, emulator: Emulator, **kwargs: Any) -> Any:
     """``completion`` or ``acompletion`` against the emulator; streams collected into a list."""
-    kwargs.setdefault("model", LLAMA)
-    kwargs.setdefault("messages", MESSAGES)
-    kwargs.setdefault("api_base", emulator.base_url("replicate"))
-    kwargs.setdefault("api_key", emulator.api_key)
-    if mode == "sync":
-        result = llmrelay.completion(**kwargs)
-        return list(result) if kwargs.get("stream") else result
-
-    async def go() -> Any:
-        result = await llmrelay.acompletion(**kwargs)
-        if kwargs.get("stream"):
-            return [chunk async for chunk in result]
-        return result
-
-    return asyncio.run(go())
+    return call(mode, **{"model": LLAMA, "messages": MESSAGES, **at(emulator, "replicate"),
+                         **kwargs})
 
 
 def canceled(emulator: Emulator) -> list[str]:
