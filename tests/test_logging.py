@@ -82,3 +82,19 @@ def test_a_key_echoed_by_the_provider_is_masked_in_the_error(emulator: Emulator)
     assert emulator.api_key not in str(info.value)
     assert emulator.api_key not in json.dumps(info.value.response)
     assert mask_secret(emulator.api_key) in info.value.message
+
+
+@pytest.mark.parametrize("model", ["gpt-4o-mini", "claude-3-5-haiku-20241022", "command-r",
+                                   "replicate/meta/meta-llama-3-8b-instruct",
+                                   "openrouter/openai/gpt-4o", "azure/gpt-4o"])
+def test_prepared_requests_never_show_the_key(model: str) -> None:
+    from llmrelay.call import prepare
+
+    secret = "sk-very-secret-key-000111"
+    call = prepare(model, MESSAGES, {}, api_key=secret, api_base="http://127.0.0.1:9",
+                   options={}, timeout=None, force_timeout=None, azure=False, logger_fn=None,
+                   verbose=False, num_retries=None, drop_params=False, extra_headers=None,
+                   extra_body=None)
+    assert secret in str(dict(call.request.headers).values())  # it is sent...
+    for text in (repr(call.request), repr(call.ctx), repr(call.ctx.settings)):
+        assert secret not in text  # ...and never shown

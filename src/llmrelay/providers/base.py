@@ -27,6 +27,12 @@ class HTTPRequest:
     json: Any = None
     stream: bool = False
 
+    def __repr__(self) -> str:
+        from ..calllog import mask_headers
+
+        return (f"HTTPRequest({self.method} {self.url}, headers={mask_headers(self.headers, ())}, "
+                f"stream={self.stream})")
+
 
 @dataclass(frozen=True)
 class FollowUp:
