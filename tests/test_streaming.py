@@ -199,3 +199,56 @@ def test_breaking_out_of_a_loop_leaves_the_stream_open(emulator: Emulator) -> No
     rest = list(stream)
     built = llmrelay.stream_chunk_builder(head + rest)
     assert built.choices[0].message.content == "Hello from the emulator. You said: Hi there"
+
+
+def _reference_events(text: str) -> list[ServerSentEvent]:
+    """The WHATWG algorithm, line by line, as plainly as it reads (lenient like ours: an
+    ``event:`` with no data still dispatches)."""
+    events: list[ServerSentEvent] = []
+    data: list[str] = []
+    name: str | None = None
+    last_id: str | None = None
+    retry: int | None = None
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") + [""]:
+        if not line:
+            if data or name is not None:
+                events.append(ServerSentEvent("\n".join(data), name, last_id, retry))
+            data, name, retry = [], None, None
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "data":
+            data.append(value)
+        elif field == "event":
+            name = value
+        elif field == "id" and "\0" not in value:
+            last_id = value
+        elif field == "retry" and value.isdigit():
+            retry = int(value)
+    return events
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_decoder_matches_the_reference_on_random_streams(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    pieces = ["data: {\"a\": 1}", "data: x", "data:", "data:  two spaces", "event: ping",
+              "event: message_start", ": comment", "id: 42", "retry: 10", "retry: x",
+              "data: é✓ multi-byte", "unknown: field", "data: [DONE]", "field-without-colon"]
+    lines: list[str] = []
+    for _ in range(rng.randint(1, 30)):
+        lines += rng.sample(pieces, rng.randint(1, 3)) + [""]
+    text = rng.choice(["\n", "\r\n", "\r"]).join(lines)
+    data = text.encode()
+    decoder = SSEDecoder()
+    events: list[ServerSentEvent] = []
+    start = 0
+    while start < len(data):
+        step = rng.randint(1, 12)
+        events += decoder.feed(data[start:start + step])
+        start += step
+    events += decoder.flush()
+    assert events == _reference_events(text)
