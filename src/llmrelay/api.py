@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -91,6 +92,8 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
             if not isinstance(step, FollowUp):
                 return step
             cancel = step.cancel or cancel
+            if step.state is not None:
+                call.ctx = replace(call.ctx, state=step.state)
             _sleep_until(call, step.delay)
             request = step.request
     except BaseException:
@@ -196,6 +199,8 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
             if not isinstance(step, FollowUp):
                 return step
             cancel = step.cancel or cancel
+            if step.state is not None:
+                call.ctx = replace(call.ctx, state=step.state)
             await asyncio.sleep(step.delay)
             request = step.request
     except BaseException:

@@ -40,11 +40,14 @@ class FollowUp:
 
     ``cancel`` is the request that stops the remote work when the caller gives up (Replicate).
     When ``request.stream`` is set, the follow-up's SSE body is read with the stream translator.
+    ``state``, when given, is what the next parse and the stream translator see as
+    ``ctx.state``: what an earlier answer said that a later one does not repeat.
     """
 
     request: HTTPRequest
     delay: float = 0.0
     cancel: HTTPRequest | None = None
+    state: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class CallContext:
     model: str
     request: "ChatRequest"
     settings: "ProviderSettings"
-    attempt: int = 0
+    state: Mapping[str, Any] = field(default_factory=dict)
 
 
 Step = Union["ModelResponse", FollowUp]

@@ -123,6 +123,9 @@ def test_stream(mode: str, emulator: Emulator) -> None:
     built = llmrelay.stream_chunk_builder(chunks)
     assert built.choices[0].message.content == ANSWER
     create, stream = emulator.requests
+    # Every chunk carries the prediction's id, which only the create answer named.
+    prediction_id = emulator.state["replicate"]["streams"][stream.path.rsplit("/", 1)[-1]]
+    assert {c.id for c in chunks} == {prediction_id}
     assert create.body["stream"] is True and "prefer" not in create.headers
     assert stream.method == "GET" and stream.path.startswith("/v1/streams/")
     assert stream.headers["accept"] == "text/event-stream"

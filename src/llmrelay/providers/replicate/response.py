@@ -128,7 +128,8 @@ def open_stream(prediction: dict[str, Any], ctx: CallContext) -> FollowUp:
     headers = {**auth_headers(ctx.settings), "accept": "text/event-stream",
                "cache-control": "no-store"}
     return FollowUp(HTTPRequest("GET", stream, headers, stream=True),
-                    cancel=cancel_request(prediction, ctx))
+                    cancel=cancel_request(prediction, ctx),
+                    state={"prediction_id": prediction["id"], "created": created_of(prediction)})
 
 
 def parse_response(body: Any, ctx: CallContext) -> Step:

@@ -3,8 +3,9 @@
 Events (https://replicate.com/docs/topics/predictions/streaming): ``output`` carries plain text
 (several ``data:`` lines are one piece joined by newlines), ``logs`` is ignored, ``error``
 carries ``{"detail": ...}`` and raises, ``done`` ends the stream with ``{}`` or
-``{"reason": "canceled" | "error"}``. The stream names neither the prediction, a stop reason nor
-token counts, so the final chunk says ``stop`` and no usage chunk follows.
+``{"reason": "canceled" | "error"}``. The stream names neither the prediction (its id comes from the
+create answer, through ``ctx.state``), a stop reason nor token counts, so the final chunk says
+``stop`` and no usage chunk follows.
 """
 
 from __future__ import annotations
@@ -31,16 +32,21 @@ class PredictionStreamTranslator:
 
     def __init__(self, ctx: CallContext) -> None:
         self._ctx = ctx
-        self._id: str | None = None
+        # The stream does not name its prediction; the create answer did (``ctx.state``).
+        self._id: str | None = ctx.state.get("prediction_id")
+        self._created: int | None = ctx.state.get("created")
         self._started = False
         self._done = False
 
     def _chunk(self, delta: Delta, finish: str | None = None) -> ModelResponseChunk:
-        return ModelResponseChunk(
+        chunk = ModelResponseChunk(
             id=self._id or "replicate-stream",
             model=self._ctx.model,
             choices=[ChunkChoice(delta=delta, finish_reason=finish)],
         )
+        if self._created is not None:
+            chunk.created = self._created
+        return chunk
 
     def feed(self, event: ServerSentEvent) -> list[ModelResponseChunk]:
         if self._done:
