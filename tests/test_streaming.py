@@ -209,7 +209,7 @@ def _reference_events(text: str) -> list[ServerSentEvent]:
     name: str | None = None
     last_id: str | None = None
     retry: int | None = None
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n") + [""]:
+    for line in [*text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), ""]:
         if not line:
             if data or name is not None:
                 events.append(ServerSentEvent("\n".join(data), name, last_id, retry))
@@ -240,7 +240,7 @@ def test_decoder_matches_the_reference_on_random_streams(seed: int) -> None:
               "data: é✓ multi-byte", "unknown: field", "data: [DONE]", "field-without-colon"]
     lines: list[str] = []
     for _ in range(rng.randint(1, 30)):
-        lines += rng.sample(pieces, rng.randint(1, 3)) + [""]
+        lines += [*rng.sample(pieces, rng.randint(1, 3)), ""]
     text = rng.choice(["\n", "\r\n", "\r"]).join(lines)
     data = text.encode()
     decoder = SSEDecoder()
