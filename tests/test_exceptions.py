@@ -222,10 +222,14 @@ def test_force_timeout_on_a_stream_covers_the_first_chunk(mode: str, emulator: E
     assert time.monotonic() - started < 1.2
 
 
-def test_force_timeout_does_not_cut_a_stream_that_started(emulator: Emulator) -> None:
-    chunks = llmrelay.completion(messages=MESSAGES, stream=True, force_timeout=5,
-                                 **kwargs(emulator))
-    assert llmrelay.stream_chunk_builder(list(chunks)).choices[0].message.content
+@pytest.mark.parametrize("mode", MODES)
+def test_force_timeout_does_not_cut_a_stream_that_started(mode: str, emulator: Emulator) -> None:
+    emulator.slow_stream(0.06)  # ~16 events: the stream outlasts force_timeout
+    started = time.monotonic()
+    chunks = call(mode, stream=True, force_timeout=0.5, **kwargs(emulator))
+    assert time.monotonic() - started > 0.5
+    built = llmrelay.stream_chunk_builder(chunks)
+    assert built.choices[0].message.content == "Hello from the emulator. You said: Hi there"
 
 
 def test_exceptions_pickle_and_keep_their_fields() -> None:
@@ -258,3 +262,32 @@ def test_async_cancellation_propagates(emulator: Emulator) -> None:
             await task
 
     asyncio.run(main())
+
+
+def test_force_timeout_ends_at_the_first_chunk_even_when_later_reads_are_partial() -> None:
+    """Narrow test of the chunk loop: after the first chunk, a read that completes no event
+    (half an event, a keep-alive comment) must not be checked against force_timeout."""
+    from llmrelay.api import _open_stream
+    from llmrelay.call import prepare
+
+    call = prepare("gpt-4o-mini", MESSAGES, {"stream": True}, api_key="k",
+                   api_base="http://127.0.0.1:9/v1", options={}, timeout=None, force_timeout=0.2,
+                   azure=False, logger_fn=None, verbose=False, num_retries=None,
+                   drop_params=False, extra_headers=None, extra_body=None)
+    event = ('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",'
+             '"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n').encode()
+
+    class SlowResponse:
+        def iter_bytes(self) -> Any:
+            yield event
+            time.sleep(0.3)  # force_timeout has passed by now
+            yield b": keep-alive\n\n"
+            yield event[:20]
+            yield event[20:]
+            yield b"data: [DONE]\n\n"
+
+        def close(self) -> None:
+            pass
+
+    chunks = list(_open_stream(call, SlowResponse()))  # type: ignore[arg-type]
+    assert [c.choices[0].delta.content for c in chunks] == ["x", "x"]

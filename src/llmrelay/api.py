@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["acompletion", "completion"]
 
 
-
 def _prepare_calls(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any]) -> list[Call]:
     """One ``Call``, or ``n`` single-choice calls where the provider cannot answer ``n`` itself."""
     params = {k: v for k, v in params.items() if v is not None}
@@ -98,7 +97,7 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
             request = step.request
     except BaseException:
         if cancel is not None:
-            _cancel(call, cancel)
+            _cancel(cancel)
         raise
 
 
@@ -110,7 +109,7 @@ def _sleep_until(call: Call, delay: float) -> None:
     time.sleep(delay)
 
 
-def _cancel(call: Call, request: HTTPRequest) -> None:
+def _cancel(request: HTTPRequest) -> None:
     """Best effort: stop remote work the caller gave up on."""
     try:
         transport.send(request, 10.0)
@@ -126,6 +125,7 @@ def _open_stream(call: Call, response: "Response",
         first = next(chunks)
     except StopIteration:
         return Stream(iter(()))
+    call.deadline = None  # force_timeout covers a stream until its first chunk
     return Stream(chunks, first)
 
 
@@ -153,7 +153,7 @@ def _iter_chunks(call: Call, response: "Response",
     finally:
         response.close()
         if cancel is not None and not complete:
-            _cancel(call, cancel)
+            _cancel(cancel)
 
 
 # ---- async ----------------------------------------------------------------------------------

@@ -87,7 +87,8 @@ class Fault:
     ``"drop"`` (close the socket without answering), ``"malformed"`` (200 with a broken body),
     ``"slow"`` (wait ``delay`` seconds, then answer normally), ``"stream_error"`` (a stream
     that fails after its first events, as the provider does mid-stream), ``"stream_drop"``
-    (a stream whose connection is cut after ``status`` events).
+    (a stream whose connection is cut after ``status`` events), ``"stream_slow"`` (a stream
+    whose events come ``delay`` seconds apart).
     """
 
     kind: str
@@ -260,6 +261,10 @@ class Emulator:
         """Cut the next stream's connection after ``after`` events, without a terminator."""
         self._add(Fault("stream_drop", status=after, times=times, provider=provider))
 
+    def slow_stream(self, interval: float, *, times: int = 1, provider: str | None = None) -> None:
+        """Send the next stream's events ``interval`` seconds apart."""
+        self._add(Fault("stream_slow", delay=interval, times=times, provider=provider))
+
     def stream_error(self, *, status: int = 529, times: int = 1, provider: str | None = None) -> None:
         """Fail the next stream after its first events, the way the provider does mid-stream."""
         self._add(Fault("stream_error", status=status, times=times, provider=provider))
@@ -369,6 +374,9 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 cut = emulator.take_fault(target.provider, url.path, ("stream_drop",))
                 if cut is not None:
                     reply.drop_after = cut.status
+                pace = emulator.take_fault(target.provider, url.path, ("stream_slow",))
+                if pace is not None:
+                    reply.interval = pace.delay
             self._reply(reply)
 
         def _drop(self) -> None:
