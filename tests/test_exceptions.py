@@ -274,8 +274,8 @@ def test_force_timeout_ends_at_the_first_chunk_even_when_later_reads_are_partial
                    api_base="http://127.0.0.1:9/v1", options={}, timeout=None, force_timeout=0.2,
                    azure=False, logger_fn=None, verbose=False, num_retries=None,
                    drop_params=False, extra_headers=None, extra_body=None)
-    event = ('data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",'
-             '"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n').encode()
+    event = (b'data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m",'
+             b'"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n')
 
     class SlowResponse:
         def iter_bytes(self) -> Any:
