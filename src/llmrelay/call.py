@@ -34,6 +34,9 @@ REQUEST_ID_HEADERS = ("request-id", "x-request-id", "apim-request-id", "x-genera
 
 @dataclass
 class Call:
+    """A call in flight. ``deadline`` is ``force_timeout`` as a ``time.monotonic()`` instant;
+    ``ctx`` moves on when a ``FollowUp`` carries state."""
+
     adapter: "Adapter"
     ctx: CallContext
     request: HTTPRequest
@@ -165,9 +168,6 @@ def decode_body(content: bytes) -> Any:
         return from_json(content)
     except ValueError:
         return content.decode("utf-8", "replace")
-
-
-OPTION_ARGS = ("api_version", "azure_ad_token")
 
 
 def prepare(
