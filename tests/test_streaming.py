@@ -118,11 +118,10 @@ def test_mid_stream_error_is_raised_from_the_iterator(mode: str, emulator: Emula
 def _busy_connections() -> int:
     from llmrelay import transport
 
-    client = transport._sync_client
-    if client is None:
+    pools = transport._sync_pools
+    if pools is None:
         return 0
-    pool = client._transport._pool  # type: ignore[attr-defined]
-    return sum(1 for c in pool.connections if not c.is_idle() and not c.is_closed())
+    return sum(1 for c in pools.direct.connections if not c.is_idle() and not c.is_closed())
 
 
 def test_sync_stream_releases_its_connection_when_exhausted_closed_or_dropped(

@@ -99,3 +99,48 @@ def test_import_is_light() -> None:
 @pytest.mark.parametrize("name", llmrelay.__all__)
 def test_every_public_name_resolves(name: str) -> None:
     assert getattr(llmrelay, name) is not None
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_compressed_bodies_are_decoded(mode: str, emulator: Emulator) -> None:
+    from tests.helpers import call
+
+    resp = call(mode, messages=MESSAGES, extra_headers={"accept-encoding": "gzip"},
+                **kwargs(emulator))
+    assert resp.choices[0].message.content == "Hello from the emulator. You said: Hi there"
+    emulator.fail(429, headers={"retry-after-ms": "1"})
+    with pytest.raises(llmrelay.RateLimitError) as info:
+        call(mode, messages=MESSAGES, num_retries=0, extra_headers={"accept-encoding": "gzip"},
+             **kwargs(emulator))
+    assert info.value.response["error"]["code"] == "rate_limit_exceeded"
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_calls_go_through_the_proxy_in_the_environment(
+    mode: str, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.helpers import call
+
+    # The emulator stands in for the proxy: an HTTP proxy gets the absolute URL in the
+    # request line, which the emulator routes by its path.
+    monkeypatch.setenv("HTTP_PROXY", emulator.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    llmrelay.close()
+    try:
+        resp = call(mode, model="gpt-4o-mini", messages=MESSAGES,
+                    api_base="http://api.example.invalid/v1", api_key=emulator.api_key)
+        assert resp.choices[0].message.content
+        assert emulator.requests[-1].headers["host"] == "api.example.invalid"
+
+        # NO_PROXY: straight to the address, where nothing listens (no name is resolved).
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        llmrelay.close()
+        count = emulator.count()
+        with pytest.raises(llmrelay.APIConnectionError):
+            call(mode, model="gpt-4o-mini", messages=MESSAGES, num_retries=0,
+                 api_base="http://127.0.0.1:9/v1", api_key="k")
+        assert emulator.count() == count
+    finally:
+        monkeypatch.undo()
+        llmrelay.close()

@@ -1,4 +1,4 @@
-"""Sends ``HTTPRequest`` values over pooled clients: httpx for sync calls, aiohttp for async.
+"""Sends ``HTTPRequest`` values over pooled connections: httpcore for sync calls, aiohttp for async.
 
 Nothing else lives here. HTTP-library exceptions become ``APIConnectionError`` / ``Timeout``
 once, at this boundary. Clients are created on first use, never at import.
@@ -11,8 +11,10 @@ import json
 import sys
 import threading
 import weakref
+import zlib
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, Mapping, Union
 
+import httpcore
 import httpx
 
 from .exceptions import APIConnectionError, Timeout
@@ -25,6 +27,10 @@ if TYPE_CHECKING:
 TimeoutTypes = Union[float, httpx.Timeout, None]
 
 DEFAULT_TIMEOUT = 600.0
+
+# Everything httpcore raises for a connection that failed (timeouts are told apart first).
+_CONNECTION_ERRORS = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError,
+                      httpcore.UnsupportedProtocol)
 
 __all__ = ["AsyncResponse", "Response", "TimeoutTypes", "aclose", "asend", "close", "send"]
 
@@ -40,22 +46,37 @@ def encode_body(body: Any) -> bytes | None:
 
 
 class Response:
-    """A sync response: ``content`` is read unless the request streamed with status 200."""
+    """A sync response: ``content`` is read unless the request streamed with status 200.
 
-    __slots__ = ("_raw", "content", "headers", "status")
+    ``headers`` is a dict with lower-case names, built on first access (the hot path of a
+    successful call never reads it).
+    """
 
-    def __init__(self, status: int, headers: Mapping[str, str], content: bytes, raw: Any) -> None:
+    __slots__ = ("_headers", "_raw", "_raw_headers", "content", "status")
+
+    def __init__(self, status: int, raw_headers: list[tuple[bytes, bytes]], content: bytes,
+                 raw: Any) -> None:
         self.status = status
-        self.headers = headers
+        self._raw_headers = raw_headers
+        self._headers: dict[str, str] | None = None
         self.content = content
         self._raw = raw
 
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                             for k, v in self._raw_headers}
+        return self._headers
+
     def iter_bytes(self) -> Iterator[bytes]:
+        decoder = _decoder(self._raw_headers)
         try:
-            yield from self._raw.iter_bytes()
-        except httpx.TimeoutException as exc:
-            raise Timeout(f"Timed out reading the stream: {exc}") from exc
-        except (httpx.TransportError, httpx.StreamError) as exc:
+            for chunk in self._raw.stream:
+                yield decoder.decompress(chunk) if decoder is not None else chunk
+        except httpcore.TimeoutException as exc:
+            raise Timeout(f"Timed out reading the stream: {exc!r}") from exc
+        except _CONNECTION_ERRORS as exc:
             raise APIConnectionError(f"Connection failed mid-stream: {exc!r}") from exc
 
     def close(self) -> None:
@@ -90,58 +111,157 @@ class AsyncResponse:
             self._raw.release()
 
 
-_sync_client: httpx.Client | None = None
+class _SyncPools:
+    """httpcore connection pools for sync calls: one direct, one per proxy in the environment.
+
+    httpcore is the connection layer under httpx; calling it directly skips httpx's request and
+    response models, ~90 us a call on loopback. What httpx would take from the environment
+    is taken here too: proxies (``HTTP(S)_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) and the CA
+    bundle (``httpx.create_ssl_context``, which honours ``SSL_CERT_FILE``).
+    """
+
+    def __init__(self) -> None:
+        import urllib.request
+
+        options: dict[str, Any] = {
+            "ssl_context": httpx.create_ssl_context(),
+            "max_connections": 200,
+            "max_keepalive_connections": 50,
+            "keepalive_expiry": 5.0,
+        }
+        self.direct = httpcore.ConnectionPool(**options)
+        self.proxies: dict[str, Any] = {
+            scheme: _proxy_pool(url, options)
+            for scheme, url in urllib.request.getproxies_environment().items()
+            if scheme in ("http", "https", "all") and url
+        }
+
+    def for_url(self, url: Any) -> Any:
+        if not self.proxies:
+            return self.direct
+        import urllib.request
+
+        scheme, host = url.scheme.decode("ascii"), url.host.decode("ascii")
+        proxy = self.proxies.get(scheme) or self.proxies.get("all")
+        if proxy is None or urllib.request.proxy_bypass_environment(host):  # type: ignore[attr-defined]
+            return self.direct
+        return proxy
+
+    def close(self) -> None:
+        for pool in (self.direct, *self.proxies.values()):
+            pool.close()
+
+
+def _proxy_pool(url: str, options: dict[str, Any]) -> Any:
+    if "://" not in url:
+        url = f"http://{url}"
+    if url.startswith("socks"):
+        try:
+            return httpcore.SOCKSProxy(proxy_url=url, **options)
+        except ImportError as exc:
+            raise APIConnectionError(
+                f"A SOCKS proxy is configured ({url!r}); install socksio to use it"
+            ) from exc
+    return httpcore.HTTPProxy(proxy_url=url, **options)
+
+
+_sync_pools: _SyncPools | None = None
 _sync_lock = threading.Lock()
 
 
-def _client() -> httpx.Client:
-    global _sync_client
-    client = _sync_client
-    if client is None or client.is_closed:
+def _pools() -> _SyncPools:
+    global _sync_pools
+    pools = _sync_pools
+    if pools is None:
         with _sync_lock:
-            if _sync_client is None or _sync_client.is_closed:
-                _sync_client = httpx.Client(
-                    timeout=DEFAULT_TIMEOUT,
-                    limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-                    follow_redirects=True,
-                )
-            client = _sync_client
-    return client
+            if _sync_pools is None:
+                _sync_pools = _SyncPools()
+            pools = _sync_pools
+    return pools
 
 
-def _httpx_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+_httpcore_timeouts: dict[Any, dict[str, float | None]] = {}
+
+
+def _httpcore_timeout(timeout: TimeoutTypes) -> dict[str, float | None]:
+    found = _httpcore_timeouts.get(timeout)
+    if found is not None:
+        return found
     if isinstance(timeout, httpx.Timeout):
-        return timeout
-    return httpx.Timeout(DEFAULT_TIMEOUT if timeout is None else timeout)
+        made = {"connect": timeout.connect, "read": timeout.read, "write": timeout.write,
+                "pool": timeout.pool}
+    else:
+        value = DEFAULT_TIMEOUT if timeout is None else float(timeout)
+        made = {"connect": value, "read": value, "write": value, "pool": value}
+    if len(_httpcore_timeouts) < 256:
+        _httpcore_timeouts[timeout] = made
+    return made
+
+
+def _decoder(raw_headers: list[tuple[bytes, bytes]]) -> Any:
+    """A zlib decompressor when the body is gzip/deflate encoded (we never ask for it, a proxy
+    might still send it); ``None`` for the usual identity body."""
+    for name, value in raw_headers:
+        if name.lower() == b"content-encoding":
+            encoding = value.strip().lower()
+            if encoding in (b"gzip", b"x-gzip"):
+                return zlib.decompressobj(16 + zlib.MAX_WBITS)
+            if encoding == b"deflate":
+                return zlib.decompressobj()
+    return None
+
+
+_DEFAULT_PORTS = {b"http": 80, b"https": 443}
+
+
+def _wire_headers(headers: Mapping[str, str], url: httpcore.URL,
+                  body: bytes | None) -> list[tuple[bytes, bytes]]:
+    """The request's headers plus the two HTTP/1.1 needs: ``Host`` and ``Content-Length``."""
+    out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    names = {k.lower() for k, _ in out}
+    if b"host" not in names:
+        port = url.port
+        host = url.host if port is None or port == _DEFAULT_PORTS.get(url.scheme) \
+            else b"%b:%d" % (url.host, port)
+        out.insert(0, (b"Host", host))
+    if body is not None and b"content-length" not in names:
+        out.append((b"Content-Length", b"%d" % len(body)))
+    return out
 
 
 def send(request: "HTTPRequest", timeout: TimeoutTypes = None) -> Response:
-    """Send one request on the shared sync client.
+    """Send one request on the shared sync pool.
 
     A streaming request with status 200 returns with its body unread; read it with
     ``iter_bytes`` and ``close`` it. Every other response is read and closed.
     """
-    client = _client()
-    raw = client.build_request(
+    url = httpcore.URL(request.url)
+    body = encode_body(request.json)
+    raw = httpcore.Request(
         request.method,
-        request.url,
-        headers=request.headers,
-        content=encode_body(request.json),
-        timeout=_httpx_timeout(timeout),
+        url,
+        headers=_wire_headers(request.headers, url, body),
+        content=body,
+        extensions={"timeout": _httpcore_timeout(timeout)},
     )
     try:
-        response = client.send(raw, stream=request.stream)
-        headers = response.headers
-        if request.stream and response.status_code == 200:
-            return Response(200, headers, b"", response)
-        if request.stream:
-            response.read()
+        response = _pools().for_url(raw.url).handle_request(raw)
+        if request.stream and response.status == 200:
+            return Response(200, response.headers, b"", response)
+        try:
+            content = response.read()
+        finally:
             response.close()
-        return Response(response.status_code, headers, response.content, None)
-    except httpx.TimeoutException as exc:
+        decoder = _decoder(response.headers)
+        if decoder is not None:
+            content = decoder.decompress(content) + decoder.flush()
+        return Response(response.status, response.headers, content, None)
+    except httpcore.TimeoutException as exc:
         raise Timeout(f"Request timed out: {exc!r}") from exc
-    except (httpx.TransportError, httpx.StreamError) as exc:
+    except _CONNECTION_ERRORS as exc:
         raise APIConnectionError(f"Connection error: {exc!r}") from exc
+    except zlib.error as exc:
+        raise APIConnectionError(f"Could not decode the response body: {exc!r}") from exc
 
 
 _sessions: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, Any]]" = (
@@ -155,11 +275,16 @@ async def _session() -> "aiohttp.ClientSession":
     entry = _sessions.get(loop)
     if entry is not None and not entry[0].closed:
         return entry[0]
+    import urllib.request
+
     import aiohttp
 
     session = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=200, ttl_dns_cache=300),
         timeout=aiohttp.ClientTimeout(total=None),
+        # Proxies from the environment, as for sync calls; aiohttp looks them up per request,
+        # so only when there are any.
+        trust_env=bool(urllib.request.getproxies_environment()),
     )
     keeper = _close_with_loop(session)
     await keeper.__anext__()
@@ -224,11 +349,13 @@ async def asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> AsyncRe
 
 
 def close() -> None:
-    """Close the shared sync client; the next call opens a new one."""
-    global _sync_client
-    if _sync_client is not None:
-        _sync_client.close()
-        _sync_client = None
+    """Close the shared sync pools; the next call opens new ones (and reads the proxy
+    environment again)."""
+    global _sync_pools
+    with _sync_lock:
+        pools, _sync_pools = _sync_pools, None
+    if pools is not None:
+        pools.close()
 
 
 async def aclose() -> None:

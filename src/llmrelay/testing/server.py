@@ -7,6 +7,7 @@ connections, malformed bodies) and read back every request it received. Standard
 
 from __future__ import annotations
 
+import gzip
 import importlib
 import json
 import re
@@ -391,8 +392,12 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 self._stream(reply)
                 return
             data = reply.body if isinstance(reply, RawReply) else json.dumps(reply.body).encode()
-            self.send_response(reply.status)
             headers = {"content-type": "application/json", **reply.headers}
+            if isinstance(reply, JSONReply) and "gzip" in self.headers.get("accept-encoding", ""):
+                # As the providers' front ends do for clients that ask (the official SDKs do).
+                data = gzip.compress(data)
+                headers["content-encoding"] = "gzip"
+            self.send_response(reply.status)
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("content-length", str(len(data)))
