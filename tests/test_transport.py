@@ -144,3 +144,53 @@ def test_calls_go_through_the_proxy_in_the_environment(
     finally:
         monkeypatch.undo()
         llmrelay.close()
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A throwaway CA and a certificate for 127.0.0.1 signed by it (openssl CLI)."""
+    import shutil
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    d = tmp_path_factory.mktemp("tls")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=d, check=True, capture_output=True)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=llmrelay test CA",
+        "-keyout", "ca.key", "-out", "ca.pem")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", "server.key", "-out", "server.csr")
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem")
+    return {"ca": str(d / "ca.pem"), "cert": str(d / "server.pem"), "key": str(d / "server.key")}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_https_with_the_ca_bundle_from_the_environment(
+    mode: str, tls_files: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ssl
+
+    from tests.helpers import call
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls_files["cert"], tls_files["key"])
+    with Emulator(ssl_context=context) as emu:
+        kw = {"model": "gpt-4o-mini", "api_base": emu.base_url("openai"), "api_key": emu.api_key}
+        assert kw["api_base"].startswith("https://127.0.0.1:")
+        llmrelay.close()
+        with pytest.raises(llmrelay.APIConnectionError):  # not trusted: verification is on
+            call(mode, messages=MESSAGES, num_retries=0, **kw)
+        monkeypatch.setenv("SSL_CERT_FILE", tls_files["ca"])
+        llmrelay.close()
+        try:
+            resp = call(mode, messages=MESSAGES, **kw)
+            assert resp.choices[0].message.content == "Hello from the emulator. You said: Hi there"
+            chunks = call(mode, messages=MESSAGES, stream=True, **kw)
+            assert llmrelay.stream_chunk_builder(chunks).choices[0].message.content
+        finally:
+            monkeypatch.undo()
+            llmrelay.close()

@@ -12,6 +12,7 @@ import importlib
 import json
 import re
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -193,7 +194,9 @@ class Emulator:
         "openrouter": "/api/v1",
     }
 
-    def __init__(self, *, api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, *, api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0,
+                 ssl_context: "ssl.SSLContext | None" = None):
+        """``ssl_context`` (a server context with a certificate loaded) serves HTTPS."""
         _load_providers()
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
@@ -201,12 +204,15 @@ class Emulator:
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._server = _Server((host, port), _handler_for(self))
+        if ssl_context is not None:
+            self._server.socket = ssl_context.wrap_socket(self._server.socket, server_side=True)
+        self._scheme = "https" if ssl_context is not None else "http"
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self._scheme}://{host!s}:{port}"
 
     def base_url(self, provider: str) -> str:
         return self.url + self.BASE_PATHS[provider]
