@@ -1,4 +1,5 @@
-# Sourced by the scripts here: make .venv (Python 3.10+) with llmrelay and its test deps.
+# Sourced by the scripts here: make .venv (Python 3.10+) and install llmrelay into it, with the
+# extras named in $LLMRELAY_EXTRAS (the tests need "[test]"; the demo needs none).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON="${PYTHON:-python3}"
@@ -6,4 +7,4 @@ PYTHON="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${LLMRELAY_EXTRAS:-}"
