@@ -1,6 +1,6 @@
 """What llmrelay costs over the raw HTTP clients, measured against one fast loopback server.
 
-Run by hand (it is not a test):  /work/venv/bin/python bench/overhead.py [--quick] [--json out.json]
+Run by hand (it is not a test):  .venv/bin/python bench/overhead.py [--quick] [--json out.json]
 
 It starts its own nginx (config from bench/nginx.conf, in a temp dir, on a free port) serving
 fixed bodies, then measures in pairs, alternating, so that machine noise hits both sides alike:
