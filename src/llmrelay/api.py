@@ -68,7 +68,7 @@ def _send(call: Call, request: HTTPRequest) -> "Response":
                                    latency=time.perf_counter() - started,
                                    response=response.content.decode("utf-8", "replace") or None)
                 return response
-            error = call.error_from(response.status, response.content, response.headers)
+            error = call.error_from(response)
             call.log.after(status=response.status, latency=time.perf_counter() - started,
                            attempt=attempt, response=error.response, exception=error)
         delay = call.retry_delay(error, attempt)
@@ -87,7 +87,7 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
                 # The stream now owns the cancel: it sends it if abandoned before its end.
                 owned, cancel = cancel, None
                 return _open_stream(call, response, owned)
-            step = call.parse(response.status, response.content, response.headers)
+            step = call.parse(response)
             if not isinstance(step, FollowUp):
                 return step
             cancel = step.cancel or cancel
@@ -177,7 +177,7 @@ async def _asend(call: Call, request: HTTPRequest) -> "AsyncResponse":
                                    latency=time.perf_counter() - started,
                                    response=response.content.decode("utf-8", "replace") or None)
                 return response
-            error = call.error_from(response.status, response.content, response.headers)
+            error = call.error_from(response)
             call.log.after(status=response.status, latency=time.perf_counter() - started,
                            attempt=attempt, response=error.response, exception=error)
         delay = call.retry_delay(error, attempt)
@@ -195,7 +195,7 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
             if request.stream:
                 owned, cancel = cancel, None
                 return await _aopen_stream(call, response, owned)
-            step = call.parse(response.status, response.content, response.headers)
+            step = call.parse(response)
             if not isinstance(step, FollowUp):
                 return step
             cancel = step.cancel or cancel

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import from_json
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .providers.base import Adapter, Step
     from .streaming import ServerSentEvent
-    from .transport import TimeoutTypes
+    from .transport import AsyncResponse, Response, TimeoutTypes
     from .types import ChatRequest
 
 REQUEST_ID_HEADERS = ("request-id", "x-request-id", "apim-request-id", "x-generation-id")
@@ -96,7 +96,7 @@ class Call:
         return delay
 
     def enrich(self, error: APIError, *, status: int | None = None, body: Any = None,
-               headers: Mapping[str, str] | None = None) -> APIError:
+               headers: dict[str, str] | None = None) -> APIError:
         """Fill in what the core knows and the adapter may not have set; mask the key if the
         provider echoed it."""
         secrets = tuple(s for s in (self.ctx.settings.api_key,) if s)
@@ -112,7 +112,7 @@ class Call:
         if body is not None and error.response is None:
             error.response = body
         if headers:
-            headers = error.headers = {k.lower(): v for k, v in headers.items()}
+            error.headers = headers
             if error.request_id is None:
                 error.request_id = next(
                     (headers[h] for h in REQUEST_ID_HEADERS if h in headers), None
@@ -121,33 +121,37 @@ class Call:
                 error.retry_after = retries.retry_after(headers)
         return error
 
-    def error_from(self, status: int, content: bytes, headers: Mapping[str, str]) -> APIError:
+    def error_from(self, response: "Response | AsyncResponse") -> APIError:
         """The contract's exception for an HTTP error response, via the adapter."""
-        headers = {k.lower(): v for k, v in headers.items()}
-        body = decode_body(content)
+        status, headers = response.status, response.headers
+        body = decode_body(response.content)
         try:
             error = self.adapter.parse_error(status, body, headers, self.ctx)
         except Exception as exc:  # a malformed error body must not hide the status
             error = error_class_for_status(status)(f"HTTP {status}: {body!r:.500} ({exc!r})")
         return self.enrich(error, status=status, body=body, headers=headers)
 
-    def parse(self, status: int, content: bytes, headers: Mapping[str, str]) -> "Step":
-        """A success body -> ``ModelResponse`` or ``FollowUp``; a malformed one -> ``APIError``."""
+    def parse(self, response: "Response | AsyncResponse") -> "Step":
+        """A success body -> ``ModelResponse`` or ``FollowUp``; a malformed one -> ``APIError``.
+
+        Headers are read only on the way to an error: building them costs on every call."""
+        content = response.content
         try:
             body = from_json(content)
         except ValueError as exc:
             raise self.enrich(
                 APIError(f"{self.provider} returned a body that is not JSON: {content[:200]!r}"),
-                status=status, body=content.decode("utf-8", "replace"), headers=headers,
+                status=response.status, body=content.decode("utf-8", "replace"),
+                headers=response.headers,
             ) from exc
         try:
             return self.adapter.parse_response(body, self.ctx)
         except APIError as exc:
-            raise self.enrich(exc, body=body, headers=headers) from None
+            raise self.enrich(exc, body=body, headers=response.headers) from None
         except Exception as exc:
             raise self.enrich(
                 APIError(f"{self.provider} returned a response of unexpected shape: {exc!r}"),
-                status=status, body=body, headers=headers,
+                status=response.status, body=body, headers=response.headers,
             ) from exc
 
     def malformed_event(self, exc: Exception, event: "ServerSentEvent | None") -> APIError:

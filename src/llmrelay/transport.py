@@ -87,15 +87,23 @@ class Response:
 
 
 class AsyncResponse:
-    """The async twin of ``Response``."""
+    """The async twin of ``Response``; ``headers`` likewise built on first access."""
 
-    __slots__ = ("_raw", "content", "headers", "status")
+    __slots__ = ("_headers", "_raw", "_raw_headers", "content", "status")
 
-    def __init__(self, status: int, headers: Mapping[str, str], content: bytes, raw: Any) -> None:
+    def __init__(self, status: int, raw_headers: Mapping[str, str], content: bytes,
+                 raw: Any) -> None:
         self.status = status
-        self.headers = headers
+        self._raw_headers = raw_headers
+        self._headers: dict[str, str] | None = None
         self.content = content
         self._raw = raw
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self._headers is None:
+            self._headers = {k.lower(): v for k, v in self._raw_headers.items()}
+        return self._headers
 
     async def aiter_bytes(self) -> AsyncIterator[bytes]:
         import aiohttp

@@ -19,6 +19,7 @@ import llmrelay
 from llmrelay.call import Call, prepare
 from llmrelay.providers.anthropic import ADAPTER
 from llmrelay.streaming import SSEDecoder
+from llmrelay.transport import Response
 from llmrelay.types import ModelResponse, ModelResponseChunk
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "anthropic"
@@ -96,7 +97,7 @@ def test_response_refused(case: Path) -> None:
     call = prepare_case(case)
     raises, spec = expect_error(case)
     with raises as info:
-        call.parse(200, (case / "response.json").read_bytes(), {})
+        call.parse(Response(200, [], (case / "response.json").read_bytes(), None))
     assert type(info.value).__name__ == spec["class"]
     assert info.value.response == read(case, "response.json")
 
