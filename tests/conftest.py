@@ -47,5 +47,15 @@ def recorded(provider: str) -> list[Path]:
     return sorted((RECORDED / provider).glob("*.json"))
 
 
+def is_embedding(path: Path) -> bool:
+    """Recordings of the embeddings endpoints (``embed_*``, ``error_*_embed*``)."""
+    return path.name.startswith("embed_") or "_embed" in path.name
+
+
+def chat_recordings(provider: str) -> list[Path]:
+    """The chat-completion recordings of ``provider``; the embeddings tests replay the rest."""
+    return [p for p in recorded(provider) if not is_embedding(p)]
+
+
 def load(path: Path) -> Any:
     return json.loads(path.read_text())

@@ -17,9 +17,9 @@ from llmrelay.config import ProviderSettings
 from llmrelay.providers.base import CallContext
 from llmrelay.providers.cohere import ADAPTER
 from llmrelay.streaming import SSEDecoder
-from tests.conftest import load, recorded
+from tests.conftest import RECORDED, chat_recordings, load
 
-FILES = recorded("cohere")
+FILES = chat_recordings("cohere")
 
 # What each recording must turn into: finish reason, usage (prompt, completion, cached),
 # the start of the text, tool-call names, the start of the reasoning.
@@ -42,8 +42,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
 
 def test_every_recording_is_covered() -> None:
     names = {p.name for p in FILES}
-    assert len(names) == 10
-    assert names == set(EXPECTED) | {"error_404_embed.json"}
+    assert names == set(EXPECTED)
 
 
 def context(data: dict[str, Any], include_usage: bool) -> CallContext:
@@ -131,7 +130,7 @@ def test_recorded_citations_kept() -> None:
 
 
 def test_recorded_error_through_parse_error() -> None:
-    data = load(next(p for p in FILES if p.name == "error_404_embed.json"))
+    data = load(RECORDED / "cohere" / "error_404_embed.json")
     response = data["response"]
     error = ADAPTER.parse_error(response["status"], response["body"], response["headers"],
                                 context({"request": {"body": {"model": "nonexistent"}}}, False))

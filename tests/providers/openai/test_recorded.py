@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from llmrelay.exceptions import NotFoundError, UnsupportedParamsError
-from tests.conftest import recorded
+from tests.conftest import chat_recordings
 from tests.providers.openai.replay import check, ids
 
 ERRORS = {
@@ -16,10 +16,10 @@ ERRORS = {
 }
 
 
-@pytest.mark.parametrize("path", ids(recorded("openai")))
+@pytest.mark.parametrize("path", ids(chat_recordings("openai")))
 def test_recorded(path: Path) -> None:
     check("openai", path, ERRORS)
 
 
 def test_every_recording_is_replayed() -> None:
-    assert len(recorded("openai")) == 12
+    assert len(chat_recordings("openai")) == 12
