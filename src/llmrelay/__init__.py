@@ -27,9 +27,8 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from .api import acompletion, completion
-    from .capabilities import supports
     from .chunks import stream_chunk_builder
-    from .registry import get_provider
+    from .registry import get_provider, supports
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
     from .types import Message, ModelResponse, ModelResponseChunk, Usage
@@ -41,7 +40,7 @@ _LAZY = {
     "acompletion": "api",
     "stream_chunk_builder": "chunks",
     "get_provider": "registry",
-    "supports": "capabilities",
+    "supports": "registry",
     "Stream": "streaming",
     "AsyncStream": "streaming",
     "close": "transport",

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import from_json
 
 from . import retries
-from .calllog import CallLog, scrub
+from .calllog import CallLog
 from .capabilities import apply_capabilities, find_family
 from .config import ProviderSettings
 from .exceptions import APIError, BadRequestError, RateLimitError, Timeout, error_class_for_status
+from .masking import scrub
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
 from .validation import validate_messages, validate_params

@@ -10,30 +10,7 @@ import json
 import sys
 from typing import Any, Callable, Mapping
 
-from .config import mask_secret
-
-SECRET_HEADERS = frozenset({"authorization", "api-key", "x-api-key", "proxy-authorization"})
-
-
-def scrub(value: Any, secrets: tuple[str, ...]) -> Any:
-    """A copy of ``value`` with every secret string replaced by its mask."""
-    if isinstance(value, str):
-        for secret in secrets:
-            if secret in value:
-                value = value.replace(secret, mask_secret(secret))
-        return value
-    if isinstance(value, Mapping):
-        return {k: scrub(v, secrets) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [scrub(v, secrets) for v in value]
-    return value
-
-
-def mask_headers(headers: Mapping[str, str], secrets: tuple[str, ...]) -> dict[str, str]:
-    return {
-        k: mask_secret(v) if k.lower() in SECRET_HEADERS else scrub(v, secrets)
-        for k, v in headers.items()
-    }
+from .masking import mask_headers, scrub
 
 
 class CallLog:

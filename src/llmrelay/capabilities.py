@@ -1,7 +1,7 @@
 """Which OpenAI parameters each model takes, as data, and the one function that applies it.
 
 Each adapter lists ``ModelFamily`` rows (first match wins). Translation, ``drop_params``,
-``UnsupportedParamsError`` and ``llmrelay.supports()`` all read the same rows.
+``UnsupportedParamsError`` and ``llmrelay.supports()`` (in ``registry``) all read the same rows.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from fnmatch import fnmatchcase
 from typing import Any, Mapping
 
 from .exceptions import UnsupportedParamsError
-from .registry import get_adapter, get_provider
 
 
 @dataclass(frozen=True)
@@ -103,15 +102,3 @@ def apply_capabilities(
             refuse(param, f"cannot be combined with {present[0]}")
             del out[param]
     return out
-
-
-def supports(model: str, param: str, *, azure: bool = False) -> bool:
-    """Whether ``model`` takes the OpenAI parameter ``param`` at a non-default value.
-
-    >>> llmrelay.supports("o3-mini", "temperature")
-    False
-    >>> llmrelay.supports("gpt-4o", "temperature")
-    True
-    """
-    provider, provider_model = get_provider(model, azure=azure)
-    return find_family(get_adapter(provider).families, provider_model).supports(param)

@@ -7,21 +7,27 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping, Protocol
 
 from .exceptions import AuthenticationError, BadRequestError
+from .masking import mask_secret
 
-if TYPE_CHECKING:
-    from .providers.base import Adapter
+__all__ = ["ProviderSettings", "SettingsSource", "mask_secret"]
 
 
-def mask_secret(secret: str | None) -> str:
-    """``sk-abc...xyz`` -> ``sk-a****xyz``: enough to tell keys apart, never enough to use."""
-    if not secret:
-        return ""
-    if len(secret) <= 8:
-        return "****"
-    return f"{secret[:4]}****{secret[-4:]}"
+class SettingsSource(Protocol):
+    """Where a provider's settings come from (an ``Adapter`` is one): its env var names."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def api_key_env(self) -> tuple[str, ...]: ...
+    @property
+    def default_base_url(self) -> str | None: ...
+    @property
+    def base_url_env(self) -> str: ...
+    @property
+    def settings_env(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class ProviderSettings:
     @classmethod
     def resolve(
         cls,
-        adapter: "Adapter",
+        adapter: SettingsSource,
         *,
         api_key: str | None = None,
         api_base: str | None = None,

@@ -9,6 +9,7 @@ import importlib
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
+from .capabilities import find_family
 from .exceptions import BadRequestError
 
 if TYPE_CHECKING:
@@ -96,3 +97,15 @@ def _route(model: str, azure: bool) -> tuple[str, str]:
         + ", ".join(f"{p}/" for p in PROVIDERS)
         + ") or use a known name (gpt-*, o1/o3/o4-*, claude-*, command-*)"
     )
+
+
+def supports(model: str, param: str, *, azure: bool = False) -> bool:
+    """Whether ``model`` takes the OpenAI parameter ``param`` at a non-default value.
+
+    >>> llmrelay.supports("o3-mini", "temperature")
+    False
+    >>> llmrelay.supports("gpt-4o", "temperature")
+    True
+    """
+    provider, provider_model = get_provider(model, azure=azure)
+    return find_family(get_adapter(provider).families, provider_model).supports(param)

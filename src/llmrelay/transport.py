@@ -200,11 +200,21 @@ def _pools() -> _SyncPools:
     return pools
 
 
+def timeout_key(timeout: TimeoutTypes) -> Any:
+    """A hashable stand-in for ``timeout`` (``httpx.Timeout`` is not hashable)."""
+    if isinstance(timeout, httpx.Timeout):
+        return ("httpx", timeout.connect, timeout.read, timeout.write, timeout.pool)
+    return timeout
+
+
 _httpcore_timeouts: dict[Any, dict[str, float | None]] = {}
 
 
 def _httpcore_timeout(timeout: TimeoutTypes) -> dict[str, float | None]:
-    found = _httpcore_timeouts.get(timeout)
+    """httpcore's per-request timeouts for ours, made once per distinct value. A field of an
+    ``httpx.Timeout`` that is ``None`` means no limit, as in httpx."""
+    key = timeout_key(timeout)
+    found = _httpcore_timeouts.get(key)
     if found is not None:
         return found
     if isinstance(timeout, httpx.Timeout):
@@ -214,7 +224,7 @@ def _httpcore_timeout(timeout: TimeoutTypes) -> dict[str, float | None]:
         value = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         made = {"connect": value, "read": value, "write": value, "pool": value}
     if len(_httpcore_timeouts) < 256:
-        _httpcore_timeouts[timeout] = made
+        _httpcore_timeouts[key] = made
     return made
 
 
@@ -325,20 +335,22 @@ _timeouts: dict[Any, "aiohttp.ClientTimeout"] = {}
 
 
 def _aiohttp_timeout(timeout: TimeoutTypes) -> "aiohttp.ClientTimeout":
-    """aiohttp's timeout for ours, made once per distinct value."""
-    found = _timeouts.get(timeout)
+    """aiohttp's timeout for ours, made once per distinct value. aiohttp has no write timeout;
+    ``pool`` bounds the wait for a free connection."""
+    key = timeout_key(timeout)
+    found = _timeouts.get(key)
     if found is not None:
         return found
     import aiohttp
 
     if isinstance(timeout, httpx.Timeout):
-        made = aiohttp.ClientTimeout(total=None, sock_connect=timeout.connect,
-                                     sock_read=timeout.read)
+        made = aiohttp.ClientTimeout(total=None, connect=timeout.pool,
+                                     sock_connect=timeout.connect, sock_read=timeout.read)
     else:
-        value = DEFAULT_TIMEOUT if timeout is None else timeout
+        value = DEFAULT_TIMEOUT if timeout is None else float(timeout)
         made = aiohttp.ClientTimeout(total=None, sock_connect=value, sock_read=value)
     if len(_timeouts) < 256:
-        _timeouts[timeout] = made
+        _timeouts[key] = made
     return made
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Union
 
+from ..masking import mask_headers
+
 if TYPE_CHECKING:
     from ..capabilities import ModelFamily
     from ..config import ProviderSettings
@@ -28,8 +30,6 @@ class HTTPRequest:
     stream: bool = False
 
     def __repr__(self) -> str:
-        from ..calllog import mask_headers
-
         return (f"HTTPRequest({self.method} {self.url}, headers={mask_headers(self.headers, ())}, "
                 f"stream={self.stream})")
 
