@@ -10,14 +10,14 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from pydantic_core import to_json
 
 from ..exceptions import APIError
 from .auth import authenticate
 from .errors import GatewayError, from_upstream
-from .http import json_headers
+from .http import ClientGone, json_headers
 from .limits import Demand, Grant, KeyLimits, Refused
 from .spend.row import SpendRow
 
@@ -73,6 +73,7 @@ class Exchange:
         self.outcome = Outcome()
         self.principal: Principal | None = None
         self.grant: Grant | None = None
+        self.streaming = False  # the SSE answer has started
 
     async def admit(self, group: str, demand: Demand) -> None:
         """Limits and budget of the key, taken atomically; 429 when over."""
@@ -153,6 +154,10 @@ class Exchange:
         o.status, o.status_code = error.row_status, error.status
         await self.settle()
         await self.finish()
+        if self.streaming:  # the answer has begun: end it with the error as its last event
+            await self.request.send({"type": "http.response.body",
+                                     "body": b"data: " + error.body() + b"\n\n"})
+            return
         extra = [(k.encode(), v.encode()) for k, v in error.headers.items()]
         await self.request.respond(error.status, error.body(), self.headers(extra))
 
@@ -203,81 +208,92 @@ class Exchange:
         return from_upstream(exc, self.gw.secrets)
 
 
-async def chat_completions(gw: Gateway, request: Request) -> None:
-    ex = Exchange(gw, request, "chat")
+async def _exchange(gw: Gateway, request: Request, kind: str,
+                    work: Callable[[Exchange, dict[str, Any]], Awaitable[None]]) -> None:
+    """The frame every proxied request runs in: one answer, one spend row, whatever happens."""
+    ex = Exchange(gw, request, kind)
     gw.lifecycle.begin()
     try:
         try:
-            body = await ex.start()
-            messages = body.get("messages")
-            if not isinstance(messages, list) or not messages or \
-                    not all(isinstance(m, dict) for m in messages):
-                raise GatewayError.bad_request("'messages' must be a non-empty list of message "
-                                               "objects.", param="messages")
-            stream = body.get("stream")
-            if stream is not None and not isinstance(stream, bool):
-                raise GatewayError.bad_request("'stream' must be true or false.", param="stream")
-            options = body.get("stream_options")
-            if options is not None and not isinstance(options, dict):
-                raise GatewayError.bad_request("'stream_options' must be an object.",
-                                               param="stream_options")
-            group = body["model"]
-            needs = ex.principal is not None and ex.principal.record is not None and (
-                ex.principal.record.tpm_limit is not None or ex.principal.record.max_budget is not None)
-            await ex.admit(group, gw.accounting.chat_demand(group, body) if needs else Demand())
-            if stream:
-                await _stream(ex, body)
-                return
-            started = time.perf_counter()
-            try:
-                resp = await gw.router.acompletion(**ex.call_args(body))
-            except APIError as exc:
-                raise ex.upstream_failed(exc, started) from None
-            waited = time.perf_counter() - started
-            ex.fill(getattr(resp, "meta", None), resp.usage, resp.model)
-            await ex.settle()
-            payload = resp.model_dump_json().encode()
-            ex.outcome.overhead = max(0.0, time.perf_counter() - request.started - waited)
-            await ex.finish()
-            await request.respond(200, payload, ex.headers())
+            await work(ex, await ex.start())
         except GatewayError as error:
             await ex.fail(error)
+        except ClientGone:
+            pass
+        except Exception:
+            log.exception("internal error on %s %s", request.method, request.path)
+            await ex.fail(GatewayError(500, "api_error", "internal_error",
+                                       "The gateway failed to handle this request.",
+                                       row_status="error"))
     finally:
         await ex.settle()
         gw.lifecycle.end()
+
+
+def _needs_demand(ex: Exchange) -> bool:
+    record = ex.principal.record if ex.principal is not None else None
+    return record is not None and (record.tpm_limit is not None or record.max_budget is not None)
+
+
+async def chat_completions(gw: Gateway, request: Request) -> None:
+    await _exchange(gw, request, "chat", _chat)
+
+
+async def _chat(ex: Exchange, body: dict[str, Any]) -> None:
+    gw, request = ex.gw, ex.request
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages or \
+            not all(isinstance(m, dict) for m in messages):
+        raise GatewayError.bad_request("'messages' must be a non-empty list of message "
+                                       "objects.", param="messages")
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise GatewayError.bad_request("'stream' must be true or false.", param="stream")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise GatewayError.bad_request("'stream_options' must be an object.", param="stream_options")
+    group = body["model"]
+    await ex.admit(group, gw.accounting.chat_demand(group, body) if _needs_demand(ex) else Demand())
+    if stream:
+        await _stream(ex, body)
+        return
+    started = time.perf_counter()
+    try:
+        resp = await gw.router.acompletion(**ex.call_args(body))
+    except APIError as exc:
+        raise ex.upstream_failed(exc, started) from None
+    waited = time.perf_counter() - started
+    ex.fill(getattr(resp, "meta", None), resp.usage, resp.model)
+    await ex.settle()
+    payload = resp.model_dump_json().encode()
+    ex.outcome.overhead = max(0.0, time.perf_counter() - request.started - waited)
+    await ex.finish()
+    await request.respond(200, payload, ex.headers())
 
 
 async def embeddings(gw: Gateway, request: Request) -> None:
-    ex = Exchange(gw, request, "embedding")
-    gw.lifecycle.begin()
+    await _exchange(gw, request, "embedding", _embed)
+
+
+async def _embed(ex: Exchange, body: dict[str, Any]) -> None:
+    gw, request = ex.gw, ex.request
+    inputs = body.get("input")
+    if not (isinstance(inputs, str) or (isinstance(inputs, list) and inputs)):
+        raise GatewayError.bad_request("'input' must be a string or a non-empty list.", param="input")
+    group = body["model"]
+    await ex.admit(group, gw.accounting.embedding_demand(group, inputs) if _needs_demand(ex) else Demand())
+    started = time.perf_counter()
     try:
-        try:
-            body = await ex.start()
-            inputs = body.get("input")
-            if not (isinstance(inputs, str) or (isinstance(inputs, list) and inputs)):
-                raise GatewayError.bad_request("'input' must be a string or a non-empty list.",
-                                               param="input")
-            group = body["model"]
-            needs = ex.principal is not None and ex.principal.record is not None and (
-                ex.principal.record.tpm_limit is not None or ex.principal.record.max_budget is not None)
-            await ex.admit(group, gw.accounting.embedding_demand(group, inputs) if needs else Demand())
-            started = time.perf_counter()
-            try:
-                resp = await gw.router.aembedding(**ex.call_args(body))
-            except APIError as exc:
-                raise ex.upstream_failed(exc, started) from None
-            waited = time.perf_counter() - started
-            ex.fill(getattr(resp, "meta", None), resp.usage, getattr(resp, "model", None))
-            await ex.settle()
-            payload = resp.model_dump_json().encode()
-            ex.outcome.overhead = max(0.0, time.perf_counter() - request.started - waited)
-            await ex.finish()
-            await request.respond(200, payload, ex.headers())
-        except GatewayError as error:
-            await ex.fail(error)
-    finally:
-        await ex.settle()
-        gw.lifecycle.end()
+        resp = await gw.router.aembedding(**ex.call_args(body))
+    except APIError as exc:
+        raise ex.upstream_failed(exc, started) from None
+    waited = time.perf_counter() - started
+    ex.fill(getattr(resp, "meta", None), resp.usage, getattr(resp, "model", None))
+    await ex.settle()
+    payload = resp.model_dump_json().encode()
+    ex.outcome.overhead = max(0.0, time.perf_counter() - request.started - waited)
+    await ex.finish()
+    await request.respond(200, payload, ex.headers())
 
 
 async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
@@ -299,6 +315,7 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
     headers += SSE_HEADERS[1:]
     send = request.send
     await send({"type": "http.response.start", "status": 200, "headers": headers})
+    ex.streaming = True
 
     texts: list[str] = []
     usage = None
@@ -316,6 +333,7 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
 
     watcher = asyncio.get_running_loop().create_task(watch())
     error: GatewayError | None = None
+    complete = False
     try:
         try:
             async for chunk in stream:
@@ -331,6 +349,7 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
                 await send({"type": "http.response.body",
                             "body": b"data: " + chunk.model_dump_json().encode() + b"\n\n",
                             "more_body": True})
+            complete = True
         except APIError as exc:
             error = from_upstream(exc, gw.secrets)
         finished = True
@@ -343,7 +362,7 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
     finally:
         finished = True
         watcher.cancel()
-        if disconnected or error is not None:
+        if not complete:  # the provider stops generating what nobody will read
             await _close(stream)
     meta = getattr(stream, "meta", None)
     if meta is not None and usage is None:
