@@ -114,8 +114,7 @@ class Exchange:
             o.prompt = int(usage.prompt_tokens or 0)
             o.completion = int(getattr(usage, "completion_tokens", 0) or 0)
             o.total = int(usage.total_tokens or (o.prompt + o.completion))
-        reported = meta.cost if meta is not None else None
-        o.cost = self.gw.accounting.cost(o.deployment, o.prompt, o.completion, reported)
+        o.cost = self.gw.accounting.cost(o.deployment, o.prompt, o.completion, _reported_cost(meta))
 
     def row(self) -> SpendRow:
         o = self.outcome
@@ -388,6 +387,18 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
         await send({"type": "http.response.body", "body": b"data: " + error.body() + b"\n\n"})
         return
     await send({"type": "http.response.body", "body": DONE})
+
+
+def _reported_cost(meta: Any) -> float | None:
+    """``meta.cost``, or ``None`` if pricing fails: a price must never break a billed answer."""
+    if meta is None:
+        return None
+    try:
+        cost = meta.cost
+    except Exception as exc:
+        log.warning("pricing failed for %s: %s", getattr(meta, "model", None), type(exc).__name__)
+        return None
+    return float(cost) if isinstance(cost, (int, float)) else None
 
 
 def _collect(delta: Any, texts: list[str]) -> None:
