@@ -176,3 +176,28 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     assert set(body) == {"error"}, body
     assert set(body["error"]) == {"message", "type", "param", "code"}, body
     return dict(body["error"])
+
+
+def table(url: str, name: str) -> list[dict[str, Any]]:
+    """Every row of a table, read straight from the database (not through the gateway)."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        conn = sqlite3.connect(url[len("sqlite:///"):])
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in conn.execute(f"SELECT * FROM {name}")]
+        finally:
+            conn.close()
+    import asyncio
+
+    import asyncpg
+
+    async def read() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(url)
+        try:
+            return [dict(r) for r in await conn.fetch(f"SELECT * FROM {name}")]
+        finally:
+            await conn.close()
+
+    return asyncio.new_event_loop().run_until_complete(read())
