@@ -82,7 +82,15 @@ def keep(entry: Any) -> bool:
 
 
 def trimmed(entry: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in sorted(entry.items()) if k in FIELDS or TIER.match(k)}
+    kept = {k: v for k, v in sorted(entry.items()) if k in FIELDS or TIER.match(k)}
+    for key in ("max_input_tokens", "max_output_tokens", "max_tokens"):
+        # Some entries write token limits as floats (2000000.0); unusable limits are dropped.
+        value = kept.get(key)
+        if isinstance(value, float) and value.is_integer() and value > 0:
+            kept[key] = int(value)
+        elif value is not None and not (isinstance(value, int) and value > 0):
+            del kept[key]
+    return kept
 
 
 def merge(newest: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
