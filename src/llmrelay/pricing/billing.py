@@ -21,7 +21,10 @@ def field(obj: Any, key: str) -> Any:
         return values[key]
     extra = getattr(obj, "__pydantic_extra__", None)
     if isinstance(extra, dict):
-        return extra.get(key)
+        if key in extra:
+            return extra[key]
+        if not hasattr(type(obj), key):  # e.g. ``meta``, a property of the response class
+            return None
     return getattr(obj, key, None)
 
 
