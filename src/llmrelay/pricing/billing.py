@@ -23,9 +23,20 @@ def field(obj: Any, key: str) -> Any:
     if isinstance(extra, dict):
         if key in extra:
             return extra[key]
-        if not hasattr(type(obj), key):  # e.g. ``meta``, a property of the response class
+        if not class_has(type(obj), key):  # ``meta`` is a property of the response class
             return None
     return getattr(obj, key, None)
+
+
+_class_has: dict[tuple[type, str], bool] = {}
+
+
+def class_has(cls: type, key: str) -> bool:
+    """``hasattr(cls, key)``, remembered: on a pydantic class a miss raises inside."""
+    found = _class_has.get((cls, key))
+    if found is None:
+        found = _class_has[(cls, key)] = hasattr(cls, key)
+    return found
 
 
 def count(value: Any) -> int:
