@@ -297,3 +297,9 @@ def test_parts_without_usage_or_price_cost_none() -> None:
     assert cost_of_parts("hosted_vllm", "hosted_vllm/my-llama", None,
                          [("my-llama", usage(10, 10))]) is None
     assert cost_of_parts("openai", "gpt-4o", None, []) == 0.0
+
+
+def test_meta_without_a_provider_still_prices() -> None:
+    # CallMeta passes "" when it has no provider: 1000 x 0.15/M + 1000 x 0.60/M
+    assert cost_of_parts("", "gpt-4o-mini", None, [("gpt-4o-mini", usage(1000, 1000))]) \
+        == pytest.approx(0.00075)

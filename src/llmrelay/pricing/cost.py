@@ -10,26 +10,22 @@ from .billing import field, reported_cost, tokens_of
 from .catalog import CATALOG, provider_of
 from .rates import Price
 
-# (provider, written, reported, base_model) -> (price or None, whether a user chose it)
-Key = tuple[str | None, str | None, str | None, str | None]
+# (provider, written, reported, base_model, catalog generation) -> (price, chosen by the user)
+Key = tuple[str | None, str | None, str | None, str | None, int]
 _prices: dict[Key, tuple[Price | None, bool]] = {}
-_generation = -1
 MAX_CACHED = 4096
 
 
 def price_for(provider: str | None, written: str | None, reported: str | None,
               base_model: str | None) -> tuple[Price | None, bool]:
     """The price of a model, and whether it came from the user (``base_model``,
-    ``register_model``, the price file) rather than the shipped data."""
-    global _generation
-    if _generation != CATALOG.generation:
-        _prices.clear()
-        _generation = CATALOG.generation
-    key = (provider, written, reported, base_model)
+    ``register_model``, the price file) rather than the shipped data. Cached per name and
+    catalog generation, so a ``register_model`` in another thread is never served stale."""
+    key = (provider or None, written, reported, base_model, CATALOG.generation)
     cached = _prices.get(key)
     if cached is not None:
         return cached
-    found = CATALOG.find(provider, written, reported, base_model)
+    found = CATALOG.find(provider or None, written, reported, base_model)
     result = (None, False) if found is None else (Price.of(found.entry),
                                                   found.source != "shipped")
     if len(_prices) >= MAX_CACHED:
