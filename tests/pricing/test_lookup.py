@@ -211,3 +211,10 @@ def test_completion_cost_needs_usage() -> None:
         completion_cost(model="gpt-4o")
     with pytest.raises(ValueError, match="needs a response"):
         completion_cost()
+
+
+def test_base_model_cycle_is_unknown_not_a_hang() -> None:
+    register_model("hosted_vllm/a", base_model="hosted_vllm/b")
+    register_model("hosted_vllm/b", base_model="hosted_vllm/a")
+    with pytest.raises(llmrelay.UnknownModelError):
+        completion_cost(model="hosted_vllm/a", usage=ONE_K)
