@@ -7,7 +7,6 @@ a deployment's ``model_info`` costs. A request's worst case is its prompt counte
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -21,28 +20,6 @@ log = logging.getLogger("llmrelay.server")
 # A model whose maximum output nobody knows is reserved this many completion tokens.
 DEFAULT_MAX_OUTPUT = 4096
 ROUTING_SOURCES = ("entry", "params", "model_info")
-
-
-def _pricing() -> Any:
-    try:
-        return importlib.import_module("llmrelay.pricing")
-    except ImportError:  # TODO(merge): the pricing package lands on main; drop this fallback
-        return _Estimate
-
-
-class _Estimate:
-    """Stand-in until the pricing package is merged: ~4 characters a token, no prices."""
-
-    @staticmethod
-    def token_counter(model: Any = None, messages: Any = None, text: Any = None,
-                      base_model: Any = None) -> int:
-        if text is not None:
-            return len(str(text)) // 4 + 1
-        return sum(len(str(m.get("content") or "")) // 4 + 4 for m in messages or []) + 3
-
-    @staticmethod
-    def model_info(name: str, base_model: Any = None) -> Any:
-        raise LookupError(name)
 
 
 @dataclass(frozen=True)
@@ -101,12 +78,13 @@ def deployment_prices(model_list: Sequence[Mapping[str, Any]]) -> list[Deploymen
 
 
 def _catalog_rates(model: str, base_model: str | None) -> tuple[float | None, float | None, int | None]:
-    pricing = _pricing()
+    from ..pricing import model_info
+
     for name, base in ((model, base_model), (base_model, None)):
         if not name:
             continue
         try:
-            info = pricing.model_info(name, base_model=base)
+            info = model_info(name, base_model=base)
         except (LookupError, ValueError):
             continue
         if info.input_cost_per_token is not None or info.output_cost_per_token is not None:
@@ -137,9 +115,10 @@ class Accounting:
         candidates = self.by_group.get(group) or []
         model = candidates[0].model if candidates else None
         base = candidates[0].base_model if candidates else None
+        from ..pricing import token_counter
+
         try:
-            return int(_pricing().token_counter(model=model, messages=messages, text=text,
-                                                base_model=base))
+            return int(token_counter(model=model, messages=messages, text=text, base_model=base))
         except (LookupError, ValueError, TypeError) as exc:
             log.debug("token count failed for %s: %s", group, exc)
             return 0

@@ -127,6 +127,8 @@ class Gateway:
 
     async def close(self, timeout: float = 10.0) -> None:
         """Flush spend (up to ``timeout``), stop background work, close connections."""
+        # Requests cut at the end of the grace period are still writing their rows.
+        await self.lifecycle.wait_idle(2.0)
         await self.sink.close(timeout)
         await self.monitor.stop()
         close = getattr(self.router, "aclose", None)

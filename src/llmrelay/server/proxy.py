@@ -318,7 +318,7 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
 
     texts: list[str] = []
     usage = None
-    disconnected = False
+    disconnected = cut = False
     finished = False
     handler = asyncio.current_task()
 
@@ -353,10 +353,11 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
             error = from_upstream(exc, gw.secrets)
         finished = True
     except asyncio.CancelledError:
-        if not disconnected:
-            raise
+        # The client left (bill what it got), or the shutdown grace ran out (bill it too, then
+        # let the cancellation go on).
+        cut = not disconnected
         uncancel = getattr(handler, "uncancel", None)
-        if uncancel is not None:
+        if disconnected and uncancel is not None:
             uncancel()
     finally:
         finished = True
@@ -366,7 +367,7 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
     meta = getattr(stream, "meta", None)
     if meta is not None and usage is None:
         usage = meta.usage
-    if disconnected or error is not None or usage is None:
+    if disconnected or cut or error is not None or usage is None:
         o.prompt = gw.accounting.prompt_tokens(o.group or "", messages=body.get("messages"))
         o.completion = gw.accounting.prompt_tokens(o.group or "", text="".join(texts)) if texts else 0
         o.total = o.prompt + o.completion
@@ -377,10 +378,14 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
         ex.fill(meta, usage, o.model)
     if disconnected:
         o.status, o.status_code = "disconnected", 499
+    elif cut:
+        o.status, o.status_code = "error", 503
     elif error is not None:
         o.status, o.status_code = "error", error.status
     await ex.settle()
     await ex.finish()
+    if cut:
+        raise asyncio.CancelledError
     if disconnected:
         return
     if error is not None:
