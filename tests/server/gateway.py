@@ -77,7 +77,7 @@ class Gateway:
             self.config_path = self.workdir / f"config-{self.port}.yaml"
             self.config_path.write_text(yaml.safe_dump(self.config))
             cmd += ["--config", str(self.config_path)]
-        return cmd + ["--port", str(self.port), *self.args]
+        return [*cmd, "--port", str(self.port), *self.args]
 
     def start(self, *, wait: bool = True, timeout: float = 30.0) -> Gateway:
         self._log = self.stderr_path.open("ab")
@@ -189,9 +189,9 @@ def table(url: str, name: str) -> list[dict[str, Any]]:
             return [dict(r) for r in conn.execute(f"SELECT * FROM {name}")]
         finally:
             conn.close()
-    import asyncio
-
     import asyncpg
+
+    from .services import run_async
 
     async def read() -> list[dict[str, Any]]:
         conn = await asyncpg.connect(url)
@@ -200,4 +200,5 @@ def table(url: str, name: str) -> list[dict[str, Any]]:
         finally:
             await conn.close()
 
-    return asyncio.new_event_loop().run_until_complete(read())
+    rows: list[dict[str, Any]] = run_async(read())
+    return rows

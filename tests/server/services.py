@@ -28,8 +28,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _run(coro: Any) -> Any:
-    return asyncio.new_event_loop().run_until_complete(coro)
+def run_async(coro: Any) -> Any:
+    """Run a coroutine to its end from sync code, even inside an async test's running loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 async def _ping(url: str) -> str | None:
@@ -62,7 +66,7 @@ class Postgres:
 
     def start(self) -> None:
         url = os.environ.get("LLMRELAY_TEST_DATABASE_URL", DEFAULT_URL)
-        problem = _run(_ping(url))
+        problem = run_async(_ping(url))
         if problem is None:
             self.admin_url = url
             return
@@ -92,7 +96,7 @@ class Postgres:
         self._data = data
         self.admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         deadline = time.time() + 20
-        while _run(_ping(self.admin_url)) is not None:
+        while run_async(_ping(self.admin_url)) is not None:
             if time.time() > deadline:
                 raise RuntimeError("a throwaway PostgreSQL did not start")
             time.sleep(0.2)
@@ -110,7 +114,7 @@ class Postgres:
             finally:
                 await conn.close()
 
-        _run(create())
+        run_async(create())
         self._created.append(name)
         base, _, _ = self.admin_url.rpartition("/")
         return f"{base}/{name}"
@@ -127,7 +131,7 @@ class Postgres:
             finally:
                 await conn.close()
 
-        _run(drop())
+        run_async(drop())
         if name in self._created:
             self._created.remove(name)
 

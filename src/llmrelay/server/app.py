@@ -121,6 +121,9 @@ class Gateway:
             log.warning("prices: deployment %r (%s) has no price; its requests are logged with "
                         "spend null and count 0 against budgets (set model_info costs or "
                         "base_model)", price.id, price.model)
+        if config.master_key is None:
+            log.warning("no master key: /v1 answers any caller and the admin API is off; set "
+                        "general_settings.master_key or LLMRELAY_MASTER_KEY")
         await gateway.sink.start()
         await gateway.monitor.start()
         return gateway
