@@ -40,6 +40,7 @@ class Result:
     errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
+    sent: int = 0  # warm-up included
 
     def pct(self, q: float) -> float:
         if not self.latencies:
@@ -121,6 +122,7 @@ async def open_loop(host: str, port: int, raw: bytes, rate: float, duration: flo
     interval = 1.0 / rate
     start = time.perf_counter()  # uvloop's loop.time() ticks in whole milliseconds
     total = int((duration + warmup) * rate)
+    result.sent = total
     for i in range(total):
         scheduled = start + i * interval
         delay = scheduled - time.perf_counter()

@@ -116,7 +116,7 @@ async def test_live_segments_are_not_taken(store: Store, tmp_path: Path) -> None
     await second.start()
     _, total = await store.spend_logs(SpendQuery())
     assert total == 0, "a segment held by a live process is left to it"
-    first.wal.close()  # the first process stops: its lock goes with it
+    await first.wal.close()  # the first process stops: its lock goes with it
     await second._recover()
     _, total = await store.spend_logs(SpendQuery())
     assert total == 1

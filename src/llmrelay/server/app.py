@@ -78,7 +78,8 @@ class Gateway:
         self.secrets = config.secrets()
         self.keys = KeyCache(store)
         self.limiter: Limiter = limiter or MemoryLimiter()
-        self.sink: SpendSink = sink or LocalSpendSink(store, config.spool_dir)
+        self.sink: SpendSink = sink or LocalSpendSink(store, config.spool_dir,
+                                                     sync_each=config.spend_fsync)
         self.accounting = Accounting(deployment_prices(config.model_list),
                                      _fallbacks(config.router_settings))
         self.metrics = Metrics()

@@ -23,7 +23,7 @@ TOP_LEVEL = ("model_list", "router_settings", "general_settings", "cache", "lite
              "environment_variables")
 # general_settings the gateway implements; any other is logged once as ignored.
 GENERAL = ("master_key", "database_url", "redis_url", "max_request_size_mb",
-           "database_connection_pool_limit", "spool_dir")
+           "database_connection_pool_limit", "spool_dir", "spend_fsync")
 # litellm_settings the gateway maps onto its own; any other is logged once as ignored.
 LITELLM = ("drop_params", "num_retries", "request_timeout", "cache", "cache_params")
 CACHE_TYPES = {"memory": "memory", "local": "memory", "in-memory": "memory", "sqlite": "sqlite",
@@ -50,6 +50,7 @@ class GatewayConfig:
     max_request_bytes: int = int(DEFAULT_MAX_REQUEST_MB * 1024 * 1024)
     pool_size: int = 10
     spool_dir: Path = Path(".llmrelay-spool")
+    spend_fsync: bool = False
     ignored: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:  # holds keys: never shown
@@ -174,6 +175,11 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> GatewayCo
         config.spool_dir = Path(config.database.path + ".spool")
     else:
         config.spool_dir = (base / ".llmrelay-spool").resolve()
+
+    fsync = general.get("spend_fsync", False)
+    if not isinstance(fsync, bool):
+        raise ConfigError(f"general_settings.spend_fsync must be true or false, got {fsync!r}")
+    config.spend_fsync = fsync
 
     _litellm_settings(config, litellm)
     cache = raw.get("cache")

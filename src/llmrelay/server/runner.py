@@ -115,6 +115,7 @@ async def _serve(config: GatewayConfig, options: ServeOptions, sock: socket.sock
         return EXIT_START
     uv_config = uvicorn.Config(
         gateway, http="httptools", lifespan="off", access_log=False, log_config=None,
+        proxy_headers=False,
         server_header=False, timeout_keep_alive=5, timeout_graceful_shutdown=SHUTDOWN_AFTER_DRAIN,
         backlog=2048)
     server = _uvicorn_server_class()(uv_config, gateway, options.grace)
@@ -136,6 +137,8 @@ def run_worker(config: GatewayConfig, options: ServeOptions, sock: socket.socket
                supervised: bool = False) -> int:
     """Serve in this process until drained; returns the exit status."""
     log_ignored(config)
+    # The database and fsync threads must not hold the event loop back for the default 5 ms.
+    sys.setswitchinterval(0.0005)
     parent = os.getppid() if supervised else None
     try:
         import uvloop

@@ -29,10 +29,10 @@ log = logging.getLogger("llmrelay.server")
 class LocalSpendSink:
     """``SpendSink`` on a local write-ahead file and the database."""
 
-    def __init__(self, store: Store, directory: Path, *, batch_size: int = 500,
-                 interval: float = 0.05, recover_every: float = 5.0) -> None:
+    def __init__(self, store: Store, directory: Path, *, sync_each: bool = False,
+                 batch_size: int = 1000, interval: float = 0.2, recover_every: float = 5.0) -> None:
         self.store = store
-        self.wal = WriteAheadLog(directory)
+        self.wal = WriteAheadLog(directory, sync_each=sync_each)
         self.directory = directory
         self._batch_size = batch_size
         self._interval = interval
@@ -157,4 +157,4 @@ class LocalSpendSink:
                 self._task.cancel()
                 log.warning("spend: %d row(s) not written before shutdown; they stay in %s "
                             "and are written at the next start", self.pending(), self.directory)
-        self.wal.close()
+        await self.wal.close()

@@ -35,7 +35,7 @@ class SpendRow:
 
     def to_record(self) -> dict[str, Any]:
         """The plain dict kept in the write-ahead file (times as epoch floats)."""
-        return asdict(self)
+        return {name: getattr(self, name) for name in COLUMNS}  # asdict() is 5x slower
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> SpendRow:

@@ -152,25 +152,31 @@ class SQLiteStore:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                fresh: dict[str, list[SpendRow]] = defaultdict(list)
-                sql = (f"INSERT INTO llmrelay_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES "
-                       f"({', '.join('?' * len(SPEND_COLUMNS))}) ON CONFLICT (request_id) DO NOTHING")
-                count = 0
-                for row in rows:
-                    values = [getattr(row, c) for c in SPEND_COLUMNS]
-                    values[11], values[12] = iso(row.start_time), iso(row.end_time)
-                    if conn.execute(sql, values).rowcount:
-                        count += 1
-                        if row.api_key and row.spend:
-                            fresh[row.api_key].append(row)
-                for token, key_rows in fresh.items():
+                ids = [row.request_id for row in rows]
+                known = {r[0] for r in conn.execute(
+                    f"SELECT request_id FROM llmrelay_spend_logs WHERE request_id IN "
+                    f"({', '.join('?' * len(ids))})", ids)} if ids else set()
+                fresh = [row for row in dict((r.request_id, r) for r in rows).values()
+                         if row.request_id not in known]
+                conn.executemany(
+                    f"INSERT INTO llmrelay_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES "
+                    f"({', '.join('?' * len(SPEND_COLUMNS))})",
+                    [(r.request_id, r.api_key, r.key_alias, r.model_group, r.deployment, r.provider,
+                      r.model, r.prompt_tokens, r.completion_tokens, r.total_tokens, r.spend,
+                      iso(r.start_time), iso(r.end_time), r.status, r.status_code, r.cache_hit)
+                     for r in fresh])
+                by_key: dict[str, list[SpendRow]] = defaultdict(list)
+                for row in fresh:
+                    if row.api_key and row.api_key != "master" and row.spend:
+                        by_key[row.api_key].append(row)
+                for token, key_rows in by_key.items():
                     record = self._get(token)
                     change = None if record is None else apply_spend(record, key_rows)
                     if change is not None:
                         conn.execute("UPDATE llmrelay_keys SET spend = ?, budget_reset_at = ? "
                                      "WHERE token = ?", (change[0], iso(change[1]), token))
                 conn.execute("COMMIT")
-                return count
+                return len(fresh)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
