@@ -26,7 +26,7 @@ from .exceptions import APIConnectionError, APIError, Timeout
 from .fanout import achain_streams, chain_streams, fan_out_count, merge_responses
 from .providers.base import FollowUp, HTTPRequest
 from .registry import get_adapter, get_provider
-from .streaming import AsyncStream, SSEDecoder, Stream
+from .streaming import AsyncStream, Stream
 
 if TYPE_CHECKING:
     from .transport import AsyncResponse, Response, TimeoutTypes
@@ -53,10 +53,11 @@ def _send(call: Call, request: HTTPRequest) -> "Response":
     """One request with retries; returns a 2xx response, raises the contract's error."""
     attempt = 0
     while True:
-        call.log.before(request.method, request.url, request.headers, request.json, attempt)
+        sent = call.sign(request)  # each attempt signed anew (a fresh timestamp)
+        call.log.before(sent.method, sent.url, sent.headers, sent.json, attempt)
         started = time.perf_counter()
         try:
-            response = transport.send(request, call.attempt_timeout())
+            response = transport.send(sent, call.attempt_timeout())
         except APIConnectionError as exc:
             error: APIError = call.enrich(exc)
             call.log.after(status=None, latency=time.perf_counter() - started,
@@ -97,7 +98,7 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
             request = step.request
     except BaseException:
         if cancel is not None:
-            _cancel(cancel)
+            _cancel(call, cancel)
         raise
 
 
@@ -109,10 +110,10 @@ def _sleep_until(call: Call, delay: float) -> None:
     time.sleep(delay)
 
 
-def _cancel(request: HTTPRequest) -> None:
+def _cancel(call: Call, request: HTTPRequest) -> None:
     """Best effort: stop remote work the caller gave up on."""
     try:
-        transport.send(request, 10.0)
+        transport.send(call.sign(request), 10.0)
     except APIError:
         pass
 
@@ -132,7 +133,7 @@ def _open_stream(call: Call, response: "Response",
 def _iter_chunks(call: Call, response: "Response",
                  cancel: HTTPRequest | None = None) -> "Iterator[ModelResponseChunk]":
     translator = call.adapter.stream_translator(call.ctx)
-    decoder = SSEDecoder()
+    decoder = call.adapter.stream_decoder()
     event = None
     complete = False
     try:
@@ -153,7 +154,7 @@ def _iter_chunks(call: Call, response: "Response",
     finally:
         response.close()
         if cancel is not None and not complete:
-            _cancel(cancel)
+            _cancel(call, cancel)
 
 
 # ---- async ----------------------------------------------------------------------------------
@@ -162,10 +163,11 @@ def _iter_chunks(call: Call, response: "Response",
 async def _asend(call: Call, request: HTTPRequest) -> "AsyncResponse":
     attempt = 0
     while True:
-        call.log.before(request.method, request.url, request.headers, request.json, attempt)
+        sent = call.sign(request)
+        call.log.before(sent.method, sent.url, sent.headers, sent.json, attempt)
         started = time.perf_counter()
         try:
-            response = await transport.asend(request, call.attempt_timeout())
+            response = await transport.asend(sent, call.attempt_timeout())
         except APIConnectionError as exc:
             error: APIError = call.enrich(exc)
             call.log.after(status=None, latency=time.perf_counter() - started,
@@ -205,13 +207,13 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
             request = step.request
     except BaseException:
         if cancel is not None:
-            await asyncio.shield(_acancel(cancel))
+            await asyncio.shield(_acancel(call, cancel))
         raise
 
 
-async def _acancel(request: HTTPRequest) -> None:
+async def _acancel(call: Call, request: HTTPRequest) -> None:
     try:
-        await transport.asend(request, 10.0)
+        await transport.asend(call.sign(request), 10.0)
     except APIError:
         pass
 
@@ -230,7 +232,7 @@ async def _aopen_stream(call: Call, response: "AsyncResponse",
 async def _aiter_chunks(call: Call, response: "AsyncResponse",
                         cancel: HTTPRequest | None = None) -> "AsyncGenerator[ModelResponseChunk, None]":
     translator = call.adapter.stream_translator(call.ctx)
-    decoder = SSEDecoder()
+    decoder = call.adapter.stream_decoder()
     event = None
     complete = False
     try:
@@ -251,7 +253,7 @@ async def _aiter_chunks(call: Call, response: "AsyncResponse",
     finally:
         await response.aclose()
         if cancel is not None and not complete:
-            await asyncio.shield(_acancel(cancel))
+            await asyncio.shield(_acancel(call, cancel))
 
 
 async def _with_deadline(call: Call, coro: Any) -> Any:

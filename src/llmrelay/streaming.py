@@ -6,11 +6,22 @@ async loops differ only in how they wait for bytes.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Generic, Iterator, NamedTuple, TypeVar
+from typing import Any, AsyncIterator, Generic, Iterator, NamedTuple, Protocol, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent", "Stream"]
+__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent", "Stream", "StreamDecoder"]
+
+
+class StreamDecoder(Protocol):
+    """What the stream loops read a body with: ``SSEDecoder``, or a peer for another framing
+    (``eventstream.EventStreamDecoder``). ``feed`` takes any slice of the byte stream and
+    returns the events it completed; ``flush`` returns the rest at end of stream (or raises
+    when the stream stopped mid-event and the framing can tell)."""
+
+    def feed(self, chunk: bytes) -> list[Any]: ...
+
+    def flush(self) -> list[Any]: ...
 
 
 class ServerSentEvent(NamedTuple):
