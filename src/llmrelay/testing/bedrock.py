@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from ..eventstream import encode_message
 from . import aws
 from .generation import count_tokens, example_for, reply_text, truncate, words
-from .server import Exchange, JSONReply, Reply, SSEReply, error_body, route
+from .server import Exchange, JSONReply, Reply, SSEReply, error_body, gate, route
 
 # Model ids the emulator knows, after an optional inference-profile prefix or inside an ARN.
 VENDORS = ("anthropic.claude", "amazon.nova", "meta.llama", "mistral.", "cohere.command",
@@ -90,7 +90,9 @@ def model_id(ex: Exchange) -> str | None:
     return str(found["id"])
 
 
+@gate("bedrock")
 def authenticate(ex: Exchange) -> Reply | None:
+    """AWS's front end: every request, scripted faults included, is authenticated first."""
     refusal = aws.check_auth(ex.method, ex.path, ex.query, ex.headers, ex.raw_body, ex.api_key)
     if refusal is None:
         return None
@@ -297,9 +299,6 @@ def usage(body: dict[str, Any], output: int, state: dict[str, Any]) -> dict[str,
 
 
 def converse_reply(ex: Exchange, stream: bool) -> Reply:
-    refused = authenticate(ex)
-    if refused is not None:
-        return refused
     model = model_id(ex)
     if model is None:
         return invalid("The provided model identifier is invalid.")
@@ -451,9 +450,6 @@ def cohere_embed(body: Any, model: str) -> Reply:
 
 @route("bedrock", "POST", r"/model/(?P<model>[^/]+)/invoke")
 def invoke(ex: Exchange) -> Reply:
-    refused = authenticate(ex)
-    if refused is not None:
-        return refused
     model = model_id(ex)
     if model is None:
         return invalid("The provided model identifier is invalid.")

@@ -116,10 +116,12 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     client_port: int
+    raw_body: bytes = b""
 
 
 ROUTES: list[Route] = []
 ERROR_BODIES: dict[str, Callable[[int, str], tuple[Any, dict[str, str]]]] = {}
+GATES: dict[str, Callable[[Exchange], Reply | None]] = {}
 
 
 def route(provider: str, method: str, pattern: str) -> Callable[[Handler], Handler]:
@@ -128,6 +130,18 @@ def route(provider: str, method: str, pattern: str) -> Callable[[Handler], Handl
     def register(handler: Handler) -> Handler:
         ROUTES.append(Route(provider, method, re.compile(pattern), handler))
         return handler
+
+    return register
+
+
+def gate(provider: str) -> Callable[[Callable[[Exchange], Reply | None]], Any]:
+    """Register ``provider``'s front-end check (authentication): it runs on every request
+    before scripted faults, as a real front end refuses a bad signature before anything else.
+    It returns a refusal, or ``None`` to let the request through."""
+
+    def register(fn: Callable[[Exchange], Reply | None]) -> Any:
+        GATES[provider] = fn
+        return fn
 
     return register
 
@@ -362,8 +376,15 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             with emulator._lock:
                 emulator.requests.append(
                     RecordedRequest(target.provider, self.command, url.path, query, headers, body,
-                                    self.client_address[1])
+                                    self.client_address[1], raw)
                 )
+            exchange = Exchange(self.command, url.path, query, headers, body, raw, match,
+                                emulator, self.client_address[1])
+            check = GATES.get(target.provider)
+            refused = check(exchange) if check is not None else None
+            if refused is not None:
+                self._reply(refused)
+                return
             slow = emulator.take_fault(target.provider, url.path, ("slow",))
             if slow is not None:
                 time.sleep(slow.delay)
@@ -383,8 +404,6 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 reply.headers = {**reply.headers, **fault.headers}
                 self._reply(reply)
                 return
-            exchange = Exchange(self.command, url.path, query, headers, body, raw, match,
-                                emulator, self.client_address[1])
             reply = target.handler(exchange)
             if isinstance(reply, SSEReply):
                 cut = emulator.take_fault(target.provider, url.path, ("stream_drop",))
