@@ -84,7 +84,8 @@ def invalid(message: str) -> JSONReply:
 def model_id(ex: Exchange) -> str | None:
     """The model the path names (percent-decoded), when the emulator knows it."""
     raw = unquote(ex.match["model"])
-    found = ARN.fullmatch(raw) or PROFILE.fullmatch(raw)
+    arn = ARN.fullmatch(raw)
+    found = PROFILE.fullmatch(arn["id"] if arn else raw)
     if found is None or not found["id"].startswith(VENDORS) or "does-not-exist" in raw:
         return None
     return str(found["id"])
