@@ -7,7 +7,8 @@ fixed bodies, then measures in pairs, alternating, so that machine noise hits bo
 import time against httpx, sync per-call latency and a 50-chunk stream against raw httpx, async
 throughput at concurrency 100 against raw aiohttp and raw httpx, and memory and open connections
 over 10,000 sequential calls and across two ``asyncio.run``. Anthropic and Cohere are measured
-too when their adapters import. ``--profile`` adds cProfile listings of the sync hot paths.
+too when their adapters import, and Bedrock (SigV4-signed per call, an AWS event-stream body of
+binary frames). ``--profile`` adds cProfile listings of the sync hot paths.
 Exit status: 0 when every target passes, 1 when one is missed, 2 when nginx is not installed.
 """
 
@@ -138,12 +139,43 @@ def cohere_bodies() -> tuple[Any, str]:
     return body, _sse(events)
 
 
+def bedrock_bodies() -> tuple[Any, bytes]:
+    """A Converse answer and its ConverseStream twin: binary event-stream frames."""
+    from llmrelay.eventstream import encode_message
+
+    usage = {"inputTokens": 14, "outputTokens": CHUNKS, "totalTokens": 14 + CHUNKS}
+    body = {"output": {"message": {"role": "assistant",
+                                   "content": [{"text": "".join(WORDS).strip()}]}},
+            "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": 300}}
+
+    def frame(kind: str, payload: dict[str, Any]) -> bytes:
+        headers = {":event-type": kind, ":content-type": "application/json",
+                   ":message-type": "event"}
+        return encode_message(headers, json.dumps({**payload, "p": "abcdefghijk"}).encode())
+
+    frames = [frame("messageStart", {"role": "assistant"})]
+    frames += [frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": w}})
+               for w in WORDS]
+    frames += [frame("contentBlockStop", {"contentBlockIndex": 0}),
+               frame("messageStop", {"stopReason": "end_turn"}),
+               frame("metadata", {"usage": usage, "metrics": {"latencyMs": 300}})]
+    return body, b"".join(frames)
+
+
+# How llmrelay authenticates each provider in the bench (Bedrock signs every call with SigV4).
+AUTH: dict[str, dict[str, str]] = {
+    "bedrock": {"aws_access_key_id": "AKIDEXAMPLE", "aws_region_name": "us-east-1",
+                "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
+}
+
 # name -> (module that must import, model string, bodies)
-PROVIDERS: dict[str, tuple[str, str, Callable[[], tuple[Any, str]]]] = {
+PROVIDERS: dict[str, tuple[str, str, Callable[[], tuple[Any, str | bytes]]]] = {
     "openai": ("llmrelay.providers.openai", "gpt-4o-mini", openai_bodies),
     "anthropic": ("llmrelay.providers.anthropic", "anthropic/claude-3-5-haiku-20241022",
                   anthropic_bodies),
     "cohere": ("llmrelay.providers.cohere", "cohere/command-r-plus", cohere_bodies),
+    "bedrock": ("llmrelay.providers.bedrock", "bedrock/us.amazon.nova-micro-v1:0",
+                bedrock_bodies),
 }
 
 
@@ -159,14 +191,14 @@ def free_port() -> int:
 class Nginx:
     """A non-daemon nginx child serving ``/<name>/json/...`` and ``/<name>/sse/...``."""
 
-    def __init__(self, binary: str, bodies: dict[str, tuple[Any, str]]) -> None:
+    def __init__(self, binary: str, bodies: dict[str, tuple[Any, str | bytes]]) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="llmrelay-bench-"))
         www = self.dir / "www" / "_body"
         www.mkdir(parents=True)
         (self.dir / "tmp").mkdir()
         for name, (body, sse) in bodies.items():
             (www / f"{name}.json").write_text(json.dumps(body, separators=(",", ":")))
-            (www / f"{name}.sse").write_text(sse)
+            (www / f"{name}.sse").write_bytes(sse if isinstance(sse, bytes) else sse.encode())
         self.binary = binary
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -345,10 +377,11 @@ def bench_sync(nginx: Nginx, name: str, model: str, n: int, n_stream: int, warmu
     client = httpx.Client(timeout=600.0)
     headers = {"authorization": "Bearer x"}
     json_url, sse_url = nginx.url(name, "json"), nginx.url(name, "sse")
+    auth: dict[str, Any] = AUTH.get(name, {"api_key": "x"})
 
     def relay() -> Any:
         return llmrelay.completion(model=model, messages=MESSAGES, max_tokens=100,
-                                   api_base=json_url, api_key="x")
+                                   api_base=json_url, **auth)
 
     def raw() -> Any:
         return client.post(f"{json_url}/chat", json=raw_body(model, False), headers=headers).json()
@@ -356,12 +389,23 @@ def bench_sync(nginx: Nginx, name: str, model: str, n: int, n_stream: int, warmu
     def relay_stream() -> int:
         count = 0
         for _ in llmrelay.completion(model=model, messages=MESSAGES, max_tokens=100, stream=True,
-                                     api_base=sse_url, api_key="x"):
+                                     api_base=sse_url, **auth):
             count += 1
         return count
 
     def raw_stream() -> int:
         count = 0
+        if name == "bedrock":  # frames, not lines: the raw side decodes them and parses JSON
+            from llmrelay.eventstream import EventStreamDecoder
+
+            decoder = EventStreamDecoder()
+            with client.stream("POST", f"{sse_url}/chat", json=raw_body(model, True),
+                               headers=headers) as r:
+                for piece in r.iter_raw():
+                    for message in decoder.feed(piece):
+                        json.loads(message.payload)
+                        count += 1
+            return count
         with client.stream("POST", f"{sse_url}/chat", json=raw_body(model, True),
                            headers=headers) as r:
             for line in r.iter_lines():
