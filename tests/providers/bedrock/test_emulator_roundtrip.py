@@ -258,3 +258,13 @@ async def test_corrupt_and_cut_streams_raise(mode: str, emulator: Emulator) -> N
     emulator.drop_stream(after=40, provider="bedrock")
     with pytest.raises(llmrelay.APIConnectionError):
         await call(mode, emulator, stream=True)
+
+
+async def test_meta_request_id_and_stream_usage(mode: str, emulator: Emulator) -> None:
+    resp = await call(mode, emulator)
+    assert resp.meta.provider == "bedrock" and resp.meta.model == "us.amazon.nova-micro-v1:0"
+    assert resp.meta.request_id and len(resp.meta.request_id) == 36  # x-amzn-RequestId
+    assert resp.meta.attempts == 1
+    chunks = await call(mode, emulator, stream=True)
+    assert all(c.choices for c in chunks)  # usage was asked for by the core, and hidden
+    assert emulator.requests[-1].body is not None

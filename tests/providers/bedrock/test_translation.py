@@ -22,6 +22,7 @@ from llmrelay.eventstream import EventStreamDecoder, encode_message
 from llmrelay.providers.bedrock import ADAPTER
 from llmrelay.transport import Response
 from llmrelay.types import ModelResponse, ModelResponseChunk
+from tests.helpers import visible
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "bedrock"
 CREDENTIALS = {"aws_access_key_id": "AKIDGOLDEN", "aws_secret_access_key": "golden-secret",
@@ -73,6 +74,7 @@ def translate_stream(call: Call, data: bytes, sink: list[ModelResponseChunk]) ->
     for message in decoder.flush():
         sink += translator.feed(message)
     sink += translator.finish()
+    sink[:] = visible(call, sink)
 
 
 def expect_error(case: Path) -> Any:
