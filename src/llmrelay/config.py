@@ -77,10 +77,13 @@ class ProviderSettings:
         env: Mapping[str, str] = os.environ,
     ) -> "ProviderSettings":
         """Arguments win over the adapter's env vars; a missing key raises before any request."""
+        given = {k: v for k, v in (options or {}).items() if v is not None}
+        # The environment is read only for what the arguments left out (each read costs ~1 us).
         resolved: dict[str, Any] = {
-            name: env[var] for name, var in adapter.settings_env.items() if env.get(var)
+            name: env[var] for name, var in adapter.settings_env.items()
+            if name not in given and env.get(var)
         }
-        resolved.update({k: v for k, v in (options or {}).items() if v is not None})
+        resolved.update(given)
         key = api_key or next((env[v] for v in adapter.api_key_env if env.get(v)), None)
         finish = adapter.finish_settings
         if finish is None and not key and not resolved.get("azure_ad_token"):
