@@ -6,6 +6,8 @@ The gateway touches the database for a key lookup (one row by primary key, when 
 cache misses) and for the spend writer (batches of rows inserted idempotently). Candidates:
 SQLite through aiosqlite versus the standard sqlite3 module on one dedicated thread (one
 thread hop per whole operation); PostgreSQL through asyncpg versus psycopg 3 (async).
+Wall times swing with whatever else runs on the machine; the client-side CPU per operation is
+the steadier number. Medians of interleaved rounds.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 import asyncio
 import os
 import sqlite3
+import statistics
 import tempfile
 import time
 import uuid
@@ -38,11 +41,20 @@ TABLES = [
 ]
 
 
+RESULTS: dict[tuple[str, str], list[tuple[float, float]]] = {}
+SECTION = [""]
+
+
+def section(name: str) -> None:
+    SECTION[0] = name
+
+
 async def timed(label: str, fn: Callable[[], Awaitable[Any]], count: int) -> None:
-    t0 = time.perf_counter()
+    """Wall time and this process's CPU time (every thread) per operation, in microseconds."""
+    t0, c0 = time.perf_counter(), time.process_time()
     await fn()
-    dt = time.perf_counter() - t0
-    print(f"  {label:<44} {dt / count * 1e6:9.1f} us/op   {count / dt:9.0f} op/s", flush=True)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    RESULTS.setdefault((SECTION[0], label), []).append((wall / count * 1e6, cpu / count * 1e6))
 
 
 async def bench_sqlite_aiosqlite(path: str) -> None:
@@ -73,7 +85,7 @@ async def bench_sqlite_aiosqlite(path: str) -> None:
                                      "ON CONFLICT (request_id) DO NOTHING", rows)
                 await db.commit()
 
-        print("SQLite, aiosqlite")
+        section("SQLite, aiosqlite")
         await timed("key lookup, sequential", lookups, LOOKUPS)
         await timed(f"key lookup, {CONCURRENT} concurrent", concurrent, LOOKUPS)
         await timed(f"spend rows, batches of {BATCH} (per row)", batches, BATCHES * BATCH)
@@ -114,7 +126,7 @@ async def bench_sqlite_thread(path: str) -> None:
             rows = [(uuid.uuid4().hex, *ROW) for _ in range(BATCH)]
             await loop.run_in_executor(pool, write, rows)
 
-    print("SQLite, sqlite3 on one thread")
+    section("SQLite, sqlite3 on one thread")
     await timed("key lookup, sequential", lookups, LOOKUPS)
     await timed(f"key lookup, {CONCURRENT} concurrent", concurrent, LOOKUPS)
     await timed(f"spend rows, batches of {BATCH} (per row)", batches, BATCHES * BATCH)
@@ -152,7 +164,7 @@ async def bench_asyncpg(url: str, schema: str) -> None:
                 await c.executemany(f"INSERT INTO p_spend ({COLUMNS}) VALUES ({marks}) "
                                     "ON CONFLICT (request_id) DO NOTHING", rows)
 
-    print("PostgreSQL, asyncpg (pool of 4)")
+    section("PostgreSQL, asyncpg (pool of 4)")
     await timed("key lookup, sequential", lookups, LOOKUPS)
     await timed(f"key lookup, {CONCURRENT} concurrent", concurrent, LOOKUPS)
     await timed(f"spend rows, batches of {BATCH} (per row)", batches, BATCHES * BATCH)
@@ -189,7 +201,7 @@ async def bench_psycopg(url: str, schema: str) -> None:
                 await cur.executemany(f"INSERT INTO q_spend ({COLUMNS}) VALUES ({','.join(['%s'] * 16)}) "
                                       "ON CONFLICT (request_id) DO NOTHING", rows)
 
-    print("PostgreSQL, psycopg 3 async (pool of 4)")
+    section("PostgreSQL, psycopg 3 async (pool of 4)")
     await timed("key lookup, sequential", lookups, LOOKUPS)
     await timed(f"key lookup, {CONCURRENT} concurrent", concurrent, LOOKUPS)
     await timed(f"spend rows, batches of {BATCH} (per row)", batches, BATCHES * BATCH)
@@ -200,18 +212,32 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", default=os.environ.get(
         "LLMRELAY_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument("--rounds", type=int, default=3, help="medians of this many rounds")
     args = parser.parse_args()
+    for _ in range(args.rounds):
+        await one_round(args.database_url)
+    current = ""
+    for (name, label), values in RESULTS.items():
+        if name != current:
+            print(name)
+            current = name
+        wall = statistics.median(v[0] for v in values)
+        cpu = statistics.median(v[1] for v in values)
+        print(f"  {label:<44} {wall:8.1f} us/op wall  {cpu:8.1f} us/op CPU (client side)")
+
+
+async def one_round(database_url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         await bench_sqlite_aiosqlite(os.path.join(tmp, "a.db"))
         await bench_sqlite_thread(os.path.join(tmp, "t.db"))
     import asyncpg
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(args.database_url)
+    admin = await asyncpg.connect(database_url)
     await admin.execute(f"CREATE SCHEMA {schema}")
     try:
-        await bench_asyncpg(args.database_url, schema)
-        await bench_psycopg(args.database_url, schema)
+        await bench_asyncpg(database_url, schema)
+        await bench_psycopg(database_url, schema)
     finally:
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()

@@ -5,7 +5,8 @@ Run by hand:  .venv/bin/python bench/server_stack.py [--duration 5]
 Each candidate serves the same small handler (read a JSON body, check a bearer header, answer
 a chat completion with an ``x-request-id``), one process, on a free port. It is measured with
 the open-loop generator of ``bench/loadgen.py``: latency at 500 req/s, then throughput with
-32 busy connections. The load generator shares the 2 cores, as it will in the gateway bench.
+32 busy connections and the server's CPU time per request (the steadiest number on a shared
+machine). Rounds are interleaved and medians reported. The load generator shares the cores.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -107,6 +109,19 @@ def wait_port(port: int, timeout: float = 20.0) -> None:
     raise RuntimeError(f"server on {port} did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU so far of a process and its children (granian serves from a child)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def measure(name: str, duration: float) -> dict[str, Any]:
     server, _loop, framework = CANDIDATES[name]
     port = free_port()
@@ -119,9 +134,12 @@ def measure(name: str, duration: float) -> dict[str, Any]:
         import uvloop
 
         lat = uvloop.run(open_loop("127.0.0.1", port, raw, 500, duration))
+        before = cpu_seconds(proc.pid)
         tput = uvloop.run(closed_loop("127.0.0.1", port, raw, 32, duration))
-        return {"p50_ms_at_500": round(lat.p50 * 1000, 3), "p99_ms_at_500": round(lat.p99 * 1000, 3),
-                "req_per_s_c32": round(tput.achieved), "errors": lat.errors + tput.errors}
+        cpu = (cpu_seconds(proc.pid) - before) / max(1, len(tput.latencies))
+        return {"p50_ms_at_500": lat.p50 * 1000, "p99_ms_at_500": lat.p99 * 1000,
+                "req_per_s_c32": tput.achieved, "cpu_us": cpu * 1e6,
+                "errors": lat.errors + tput.errors}
     finally:
         proc.terminate()
         proc.wait(10)
@@ -130,17 +148,24 @@ def measure(name: str, duration: float) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved; medians reported")
     parser.add_argument("--serve", nargs=3, metavar=("SERVER", "FRAMEWORK", "PORT"))
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], args.serve[1], int(args.serve[2]))
         return
-    print(f"{'candidate':<40} {'p50@500':>9} {'p99@500':>9} {'req/s c32':>10}")
-    for name in CANDIDATES:
-        r = measure(name, args.duration)
-        print(f"{name:<40} {r['p50_ms_at_500']:>8.2f}m {r['p99_ms_at_500']:>8.2f}m "
-              f"{r['req_per_s_c32']:>10} {'errors ' + str(r['errors']) if r['errors'] else ''}",
-              flush=True)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in CANDIDATES}
+    for _ in range(args.rounds):  # interleaved, so load from elsewhere hits every candidate
+        for name in CANDIDATES:
+            runs[name].append(measure(name, args.duration))
+    print(f"{'candidate':<40} {'p50@500':>9} {'p99@500':>9} {'req/s c32':>10} {'CPU/req':>9}")
+    for name, results in runs.items():
+        med = {key: float(statistics.median(r[key] for r in results))
+               for key in ("p50_ms_at_500", "p99_ms_at_500", "req_per_s_c32", "cpu_us")}
+        errors = sum(r["errors"] for r in results)
+        print(f"{name:<40} {med['p50_ms_at_500']:>7.2f}ms {med['p99_ms_at_500']:>7.2f}ms "
+              f"{med['req_per_s_c32']:>10.0f} {med['cpu_us']:>7.0f}us"
+              f"{'  errors ' + str(errors) if errors else ''}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""The demo: one streaming and one non-streaming call through every provider.
+"""The demo: one streaming and one non-streaming call through every provider, then the gateway.
 
-By default against llmrelay's own emulators on loopback; with ``--live``, against the real
+By default against llmrelay's own emulators on loopback, ending with ``llmrelay serve`` on
+SQLite in front of them, called with the ``openai`` SDK; with ``--live``, against the real
 providers whose keys are in the environment (the others are skipped).
 """
 
@@ -11,6 +12,8 @@ import asyncio
 import os
 import sys
 from typing import Any
+
+import demo_gateway
 
 import llmrelay
 from llmrelay.registry import PROVIDERS
@@ -91,6 +94,7 @@ def main() -> int:
             model, _ = MODELS[provider]
             extra: dict[str, Any] = {"api_base": emu.base_url(provider), "api_key": emu.api_key}
             failures += run(provider, model, extra)
+        failures += demo_gateway.run(emu)
     return 1 if failures else 0
 
 

@@ -127,6 +127,8 @@ class Gateway:
                         "general_settings.master_key or LLMRELAY_MASTER_KEY")
         await gateway.sink.start()
         await gateway.monitor.start()
+        # Tokenizers load in hundreds of ms: at start, not on the first request with a budget.
+        await asyncio.get_running_loop().run_in_executor(None, gateway.accounting.warm)
         return gateway
 
     async def close(self, timeout: float = 10.0) -> None:
