@@ -28,6 +28,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     from .api import acompletion, completion
     from .chunks import stream_chunk_builder
+    from .observe import CallEvent, instrument_otel
     from .registry import get_provider, supports
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
@@ -57,6 +58,8 @@ _LAZY = {
     "ModelResponseChunk": "types",
     "Message": "types",
     "Usage": "types",
+    "CallEvent": "observe",
+    "instrument_otel": "observe",
 }
 
 __all__ = [
@@ -65,6 +68,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CallEvent",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "InternalServerError",
@@ -86,6 +90,7 @@ __all__ = [
     "close",
     "completion",
     "get_provider",
+    "instrument_otel",
     "stream_chunk_builder",
     "supports",
 ]

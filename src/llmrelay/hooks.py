@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["HOOKS", "CallRun", "CallStart", "begin"]
 
-# Process-wide observers that want every call, user callbacks or not (OpenTelemetry).
+# Process-wide observers that want every call, user callbacks or not (OpenTelemetry): objects
+# with ``begin(info: CallStart)`` as ``llmrelay.observe.Observer`` describes.
 HOOKS: list[Any] = []
 
 
@@ -44,10 +45,14 @@ class CallStart:
 class CallRun(Protocol):
     """One observed call. Exactly one ending method is called, once.
 
-    ``stream_end`` runs when a stream ends (``how``: ``"complete"``, ``"closed"``, ``"failed"``
-    with ``error``, or ``"collected"`` from a finalizer, where no user code may run inline).
+    A call that returns a stream calls ``stream_open(stream)`` just before it returns it (the
+    observers may keep the chunks it hands out, and release what they made current for the
+    call); ``stream_end`` runs later, when the stream ends (``how``: ``"complete"``,
+    ``"closed"``, ``"failed"`` with ``error``, or ``"collected"`` from a finalizer, where no
+    user code may run inline).
     """
 
+    def stream_open(self, stream: Any) -> None: ...
     def success(self, result: Any, meta: "CallMeta") -> None: ...
     async def asuccess(self, result: Any, meta: "CallMeta") -> None: ...
     def failure(self, error: BaseException, meta: "CallMeta") -> None: ...
