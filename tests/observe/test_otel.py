@@ -370,3 +370,17 @@ def test_global_tracer_provider_is_the_default(emulator: Emulator) -> None:
         assert trace.get_current_span() is trace.INVALID_SPAN
     finally:
         uninstrument_otel()
+
+
+def test_call_refused_before_any_request(otel: OTel, recorder: Recorder) -> None:
+    with pytest.raises(llmrelay.AuthenticationError):  # no key in the environment
+        llmrelay.completion(model="claude-3-5-haiku-latest", messages=MESSAGES,
+                            callbacks=[recorder])
+    span = otel.one_span()
+    assert span.name == "chat claude-3-5-haiku-latest"
+    assert span.status.status_code is StatusCode.ERROR
+    assert dict(span.attributes or {}) == {
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "claude-3-5-haiku-latest",
+        "gen_ai.provider.name": "anthropic", "error.type": "AuthenticationError"}
+    event = recorder.one("failure")
+    assert (event.provider, event.attempts) == ("anthropic", 0)

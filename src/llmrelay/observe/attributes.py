@@ -111,18 +111,35 @@ def usage_counts(event: "CallEvent") -> tuple[int | None, int | None]:
     return _integer(getattr(usage, "prompt_tokens", None)), output
 
 
+def _answer(event: "CallEvent") -> tuple[Any, Any, list[str]]:
+    """The answer's id, model and finish reasons (per choice, in order); read from a stream's
+    chunks directly when nobody has rebuilt its response (that costs more than this)."""
+    chunks = event._chunks
+    if chunks is None:
+        response = event.response
+        if response is None:
+            return None, None, []
+        reasons = [c.finish_reason for c in getattr(response, "choices", None) or []
+                   if isinstance(getattr(c, "finish_reason", None), str)]
+        return getattr(response, "id", None), getattr(response, "model", None) or event.model, reasons
+    finished: dict[int, str] = {}
+    for chunk in chunks:
+        for choice in chunk.choices:
+            if choice.finish_reason:
+                finished[choice.index] = choice.finish_reason
+    first = chunks[0] if chunks else None
+    return (getattr(first, "id", None), getattr(first, "model", None) or event.model,
+            [finished[i] for i in sorted(finished)])
+
+
 def response_attributes(event: "CallEvent") -> dict[str, Any]:
     """What the answer said: its id, model, finish reasons and token counts."""
     attrs: dict[str, Any] = {}
-    response = event.response
-    response_id = getattr(response, "id", None)
+    response_id, model, reasons = _answer(event)
     if isinstance(response_id, str) and response_id:
         attrs["gen_ai.response.id"] = response_id
-    model = getattr(response, "model", None) or (event.model if response is not None else None)
     if isinstance(model, str) and model:
         attrs["gen_ai.response.model"] = model
-    reasons = [c.finish_reason for c in getattr(response, "choices", None) or []
-               if isinstance(getattr(c, "finish_reason", None), str)]
     if reasons:
         attrs["gen_ai.response.finish_reasons"] = reasons
     input_tokens, output_tokens = usage_counts(event)

@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from ..meta import CallMeta
     from ..usage import Usage
 
-__all__ = ["CallEvent", "public_params"]
+__all__ = ["CallEvent", "built_response", "public_params"]
 
 # Parameter names that carry credentials (``aws_secret_access_key``, ``azure_ad_token``, ...):
 # they never reach a callback, whatever a provider takes as an extra.
@@ -20,6 +20,26 @@ _SECRET_NAME = re.compile(r"(^|_)(api_?key|secret|password|credentials?|token)($
 def public_params(params: dict[str, Any]) -> dict[str, Any]:
     """``params`` without any credential-like name."""
     return {k: v for k, v in params.items() if not _SECRET_NAME.search(k)}
+
+
+def built_response(chunks: list[Any], meta: "CallMeta") -> Any:
+    """The response a stream stands for, from the chunks its caller was handed (a stream closed
+    early has ``finish_reason`` ``None``); usage is what the provider sent, if it did."""
+    from ..chunks import stream_chunk_builder
+    from ..types import ModelResponse, attach_meta
+    from .dispatch import LOG
+
+    try:
+        if chunks:
+            response = stream_chunk_builder(chunks)
+        else:
+            response = ModelResponse(id="", model=meta.model or "", choices=[])
+    except Exception:
+        LOG.exception("llmrelay: could not rebuild the streamed response for the callbacks")
+        return None
+    response.usage = meta.usage
+    attach_meta(response, meta)
+    return response
 
 
 class CallEvent:
@@ -37,22 +57,24 @@ class CallEvent:
     >>> llmrelay.callbacks.append(Audit())
     """
 
-    __slots__ = ("attempts", "cache_hit", "call_type", "deployment", "end_time", "exception",
-                 "latency", "messages", "meta", "model", "params", "provider", "response",
-                 "start_time", "stream", "time_to_first_token", "usage")
+    __slots__ = ("_chunks", "_response", "attempts", "cache_hit", "call_type", "deployment",
+                 "end_time", "exception", "latency", "messages", "meta", "model", "params",
+                 "provider", "start_time", "stream", "time_to_first_token", "usage")
 
     def __init__(self, *, call_type: str, provider: str | None, model: str | None,
                  deployment: str | None, params: dict[str, Any], messages: Any, response: Any,
                  exception: BaseException | None, usage: "Usage | None", latency: float | None,
                  time_to_first_token: float | None, attempts: int, cache_hit: bool,
-                 stream: bool, start_time: float, end_time: float, meta: "CallMeta") -> None:
+                 stream: bool, start_time: float, end_time: float, meta: "CallMeta",
+                 chunks: list[Any] | None = None) -> None:
         self.call_type = call_type
         self.provider = provider
         self.model = model
         self.deployment = deployment
         self.params = params
         self.messages = messages
-        self.response = response
+        self._response = response
+        self._chunks = chunks  # a stream's delivered chunks: the response is built on first read
         self.exception = exception
         self.usage = usage
         self.latency = latency
@@ -63,6 +85,18 @@ class CallEvent:
         self.start_time = start_time
         self.end_time = end_time
         self.meta = meta
+
+    @property
+    def response(self) -> Any:
+        """The answer (``None`` on failure); a stream's is rebuilt from its chunks when asked."""
+        if self._chunks is not None:
+            chunks, self._chunks = self._chunks, None
+            self._response = built_response(chunks, self.meta)
+        return self._response
+
+    @response.setter
+    def response(self, value: Any) -> None:
+        self._chunks, self._response = None, value
 
     @property
     def cost(self) -> float | None:

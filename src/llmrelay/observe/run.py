@@ -130,9 +130,10 @@ class Run:
 
     def _stream_event(self, meta: "CallMeta", error: BaseException | None) -> CallEvent:
         chunks, self.chunks = self.chunks or [], None
-        return self._event(meta, None if error is not None else _built(chunks, meta), error)
+        return self._event(meta, None, error, None if error is not None else chunks)
 
-    def _event(self, meta: "CallMeta", response: Any, error: BaseException | None) -> CallEvent:
+    def _event(self, meta: "CallMeta", response: Any, error: BaseException | None,
+               chunks: list[Any] | None = None) -> CallEvent:
         info = self.info
         latency = meta.latency
         if latency is None:  # refused before any request: nothing settled the meta
@@ -144,7 +145,7 @@ class Run:
             exception=error, usage=meta.usage, latency=latency,
             time_to_first_token=meta.time_to_first_token, attempts=meta.attempts,
             cache_hit=meta.cache_hit, stream=info.stream, start_time=info.start_time,
-            end_time=info.start_time + latency, meta=meta,
+            end_time=info.start_time + latency, meta=meta, chunks=chunks,
         )
 
     def _tell_observers(self, event: CallEvent) -> None:
@@ -167,22 +168,3 @@ class Run:
 
 def _method(event: CallEvent) -> str:
     return "on_success" if event.exception is None else "on_failure"
-
-
-def _built(chunks: list[Any], meta: "CallMeta") -> Any:
-    """The response a stream stands for, from the chunks its caller was handed (a stream closed
-    early has ``finish_reason`` ``None``); usage is what the provider sent, if it did."""
-    from ..chunks import stream_chunk_builder
-    from ..types import ModelResponse, attach_meta
-
-    try:
-        if chunks:
-            response = stream_chunk_builder(chunks)
-        else:
-            response = ModelResponse(id="", model=meta.model or "", choices=[])
-    except Exception:
-        LOG.exception("llmrelay: could not rebuild the streamed response for the callbacks")
-        return None
-    response.usage = meta.usage
-    attach_meta(response, meta)
-    return response

@@ -118,12 +118,13 @@ class ClientSpan:
         """Nothing was made current for a provider call."""
 
     def end(self, event: "CallEvent") -> None:
-        base = self.base
-        if "gen_ai.provider.name" not in base and event.provider:
-            base["gen_ai.provider.name"] = provider_name(event.provider)
         attrs = response_attributes(event)
+        if "gen_ai.provider.name" not in self.base and event.provider:
+            # Refused before routing: the provider is known only from the error.
+            self.base["gen_ai.provider.name"] = attrs["gen_ai.provider.name"] = provider_name(
+                event.provider)
         if self.span.is_recording():
-            self.observer.outcome(self.span, event, {**base, **attrs})
+            self.observer.outcome(self.span, event, attrs)
         else:
             self.span.end(end_time=_ns(event.end_time))
         self.record(event, attrs.get("gen_ai.response.model"))
