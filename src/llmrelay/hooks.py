@@ -25,7 +25,12 @@ HOOKS: list[Any] = []
 @dataclass
 class CallStart:
     """What is known when a call starts. ``params`` are the OpenAI parameters as sent (no
-    credentials); ``messages`` is the conversation, or the input of an embedding call."""
+    credentials); ``messages`` is the conversation, or the input of an embedding call.
+
+    ``extra={"router": group}`` marks a Router's routed call (its attempts are the calls made
+    under it): observers such as OpenTelemetry make it the parent of the attempts until the
+    routed call returns (``success`` / ``failure``, or ``stream_open`` for a stream).
+    """
 
     call_type: str
     model: str
