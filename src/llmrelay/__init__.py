@@ -22,6 +22,7 @@ from .exceptions import (
     RateLimitError,
     ServiceUnavailableError,
     Timeout,
+    UnknownModelError,
     UnsupportedParamsError,
 )
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .api import acompletion, completion
     from .chunks import stream_chunk_builder
     from .observe import CallEvent, instrument_otel
+    from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
@@ -60,6 +62,11 @@ _LAZY = {
     "Usage": "types",
     "CallEvent": "observe",
     "instrument_otel": "observe",
+    "completion_cost": "pricing",
+    "model_info": "pricing",
+    "register_model": "pricing",
+    "token_counter": "pricing",
+    "ModelInfo": "pricing",
 }
 
 __all__ = [
@@ -73,6 +80,7 @@ __all__ = [
     "ContextWindowExceededError",
     "InternalServerError",
     "Message",
+    "ModelInfo",
     "ModelResponse",
     "ModelResponseChunk",
     "NotFoundError",
@@ -81,6 +89,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
+    "UnknownModelError",
     "UnsupportedParamsError",
     "Usage",
     "aclose",
@@ -89,10 +98,14 @@ __all__ = [
     "callbacks",
     "close",
     "completion",
+    "completion_cost",
     "get_provider",
     "instrument_otel",
+    "model_info",
+    "register_model",
     "stream_chunk_builder",
     "supports",
+    "token_counter",
 ]
 
 
