@@ -52,12 +52,20 @@ def test_success_event_field_by_field(emulator: Emulator, recorder: Recorder, mo
     assert event.meta is resp.meta
 
 
-def test_cost_is_the_calls_meta_cost(emulator: Emulator, recorder: Recorder) -> None:
-    resp = llmrelay.completion(model="gpt-4o-mini", messages=MESSAGES, callbacks=[recorder],
-                               **at(emulator, "openai"))
+@pytest.mark.parametrize("mode", MODES)
+def test_cost_is_the_calls_meta_cost(emulator: Emulator, recorder: Recorder, mode: str) -> None:
+    resp = call(mode, model="gpt-4o-mini", callbacks=[recorder], **at(emulator, "openai"))
     event = recorder.one("success")
+    # gpt-4o-mini: $0.15 / $0.60 per million input / output tokens; 5 in, 8 out.
+    assert event.cost == resp.meta.cost == pytest.approx((5 * 0.15 + 8 * 0.60) / 1e6)
     resp.meta.cost = 0.000123  # the same meta: whatever it says, the event says
-    assert event.cost == resp.meta.cost == 0.000123
+    assert event.cost == 0.000123
+
+
+def test_cost_of_an_unknown_model_is_none(emulator: Emulator, recorder: Recorder) -> None:
+    resp = llmrelay.completion(model="openai/my-own-finetune-xyz", messages=MESSAGES,
+                               callbacks=[recorder], **at(emulator, "openai"))
+    assert recorder.one("success").cost is None is resp.meta.cost
 
 
 @pytest.mark.parametrize("mode", MODES)

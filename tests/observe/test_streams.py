@@ -44,6 +44,7 @@ def test_completed_stream_reports_before_the_last_next_returns(
     assert all(c.usage is None for c in chunks)
     assert event.usage == stream.meta.usage == event.response.usage
     assert event.usage.completion_tokens == 8
+    assert event.cost == stream.meta.cost == pytest.approx((5 * 0.15 + 8 * 0.60) / 1e6)
     assert event.latency == stream.meta.latency
     assert 0 < event.time_to_first_token == stream.meta.time_to_first_token <= event.latency
     assert event.attempts == 1 and event.params == {"stream": True}
@@ -102,6 +103,7 @@ def test_closed_early_reports_what_was_delivered(
     assert choice.message.content == "Hello"
     assert choice.finish_reason is None
     assert event.usage is None and event.response.usage is None  # the provider sent none yet
+    assert event.cost is None is stream.meta.cost
     assert event.latency == stream.meta.latency is not None
 
 
