@@ -45,8 +45,9 @@ def flush(timeout: float | None = None) -> bool:
     """Wait until every report deferred before this call has been delivered; ``False`` if
     ``timeout`` seconds passed first.
 
+    >>> from llmrelay.observe import flush
     >>> del stream                       # an unfinished stream, garbage-collected
-    >>> llmrelay.observe.flush()         # its on_success has run
+    >>> flush()                          # its on_success has run
     """
     worker = _worker
     if worker is None or threading.current_thread() is worker:

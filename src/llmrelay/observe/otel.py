@@ -19,8 +19,8 @@ def instrument_otel(tracer_provider: Any = None, meter_provider: Any = None,
     ``tracer_provider`` / ``meter_provider`` default to OpenTelemetry's global ones. With
     ``capture_content=True`` spans carry the messages sent and received (the
     ``gen_ai.input.messages`` / ``gen_ai.output.messages`` attributes, as JSON strings). Calling
-    it again replaces the earlier instrumentation; ``llmrelay.observe.uninstrument_otel()``
-    turns it off.
+    it again replaces the earlier instrumentation; ``uninstrument_otel()`` (in
+    ``llmrelay.observe``) turns it off.
 
     >>> from opentelemetry.sdk.trace import TracerProvider
     >>> llmrelay.instrument_otel(tracer_provider=TracerProvider())
