@@ -251,6 +251,7 @@ def test_content_of_a_tool_call_answer(emulator: Emulator, otel_content: OTel) -
     ("azure", "azure/gpt-4o", "azure.ai.openai"),
     ("cohere", "command-r-plus", "cohere"),
     ("openrouter", "openrouter/openai/gpt-4o", "openrouter"),
+    ("bedrock", "bedrock/anthropic.claude-3-5-sonnet-20240620-v1:0", "aws.bedrock"),
 ])
 def test_provider_names_follow_the_conventions(
     emulator: Emulator, otel: OTel, provider: str, model: str, expected: str
@@ -258,6 +259,8 @@ def test_provider_names_follow_the_conventions(
     kwargs = at(emulator, provider)
     if provider == "azure":
         kwargs["api_version"] = "2024-10-21"
+    if provider == "bedrock":
+        kwargs["aws_region_name"] = "us-east-1"
     llmrelay.completion(model=model, messages=MESSAGES, **kwargs)
     assert otel.one_span().attributes["gen_ai.provider.name"] == expected
 
