@@ -28,6 +28,8 @@ class SettingsSource(Protocol):
     def base_url_env(self) -> str: ...
     @property
     def settings_env(self) -> Mapping[str, str]: ...
+    @property
+    def api_key_optional(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -62,13 +64,14 @@ class ProviderSettings:
         drop_params: bool = False,
         env: Mapping[str, str] = os.environ,
     ) -> "ProviderSettings":
-        """Arguments win over the adapter's env vars; a missing key raises before any request."""
+        """Arguments win over the adapter's env vars; a missing key raises before any request
+        (unless the adapter says its key is optional: ``api_key`` is then ``None``)."""
         resolved: dict[str, Any] = {
             name: env[var] for name, var in adapter.settings_env.items() if env.get(var)
         }
         resolved.update({k: v for k, v in (options or {}).items() if v is not None})
         key = api_key or next((env[v] for v in adapter.api_key_env if env.get(v)), None)
-        if not key and not resolved.get("azure_ad_token"):
+        if not key and not resolved.get("azure_ad_token") and not adapter.api_key_optional:
             raise AuthenticationError(
                 f"No API key for {adapter.name}: pass api_key= or set "
                 + " or ".join(adapter.api_key_env),

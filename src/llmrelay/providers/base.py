@@ -78,7 +78,9 @@ class Adapter:
 
     ``build_request`` and the parsers are pure functions; ``families`` is the capability table
     (first matching family wins); ``native_n`` says the provider answers ``n > 1`` itself;
-    ``settings_env`` names the env vars of provider options (``{"api_version": "AZURE_API_VERSION"}``).
+    ``settings_env`` names the env vars of provider options (``{"api_version": "AZURE_API_VERSION"}``);
+    ``api_key_optional`` says a call may go without a key (local servers: Ollama, vLLM), and
+    ``build_request`` then sends no credentials.
     """
 
     name: str
@@ -92,3 +94,4 @@ class Adapter:
     families: tuple["ModelFamily", ...] = ()
     native_n: bool = False
     settings_env: Mapping[str, str] = field(default_factory=dict)
+    api_key_optional: bool = False
