@@ -645,7 +645,7 @@ def perplexity_stream(chunks: list[Chunk], request: dict[str, Any], thought: str
 PERPLEXITY = register(Spec(
     name="perplexity",
     base_paths=("/perplexity",),
-    flavor=Flavor("perplexity", usage=plain_usage, obfuscation=False, native_n=False,
+    flavor=Flavor("perplexity", usage=perplexity_usage, obfuscation=False, native_n=False,
                   always_usage=True),
     authorize=perplexity_authorize,
     error=perplexity_error,

@@ -24,6 +24,9 @@ ErrorParser = Callable[[int, Any, Mapping[str, str], CallContext], APIError]
 # ``metadata.error_type``) say which status the error stands for.
 STREAM_ERROR_STATUS = {
     "rate_limit_exceeded": 429,
+    "rate_limited": 429,
+    "internal_server_error": 500,
+    "service_unavailable": 503,
     "server_error": 500,
     "server": 500,
     "overloaded": 503,
@@ -57,8 +60,10 @@ def stream_error_status(error: Any) -> int:
         if isinstance(status, int) and 400 <= status < 600:
             return status
         code = error.get("code")
+        # Only a code in the HTTP error range is a status (Mistral's codes read "3000").
         if isinstance(code, int) or (isinstance(code, str) and code.isdigit()):
-            return int(code)
+            if 400 <= int(code) < 600:
+                return int(code)
         metadata = error.get("metadata")
         error_type = metadata.get("error_type") if isinstance(metadata, dict) else None
         for value in (code, error.get("type"), error_type):
