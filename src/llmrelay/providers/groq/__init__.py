@@ -1,8 +1,8 @@
 """Groq: OpenAI's chat format at ``https://api.groq.com/openai/v1``.
 
 ``logprobs``, ``logit_bias``, ``top_logprobs`` and ``messages[].name`` answer 400 and ``n``
-must be 1 (https://console.groq.com/docs/openai): ``n > 1`` becomes ``n`` parallel requests
-and message names are left out. Reasoning text comes as ``reasoning``; a stream's usage rides
+must be 1 (https://console.groq.com/docs/openai): ``n > 1`` becomes ``n`` parallel requests,
+message names are left out and ``developer`` messages go as ``system``. Reasoning text comes as ``reasoning``; a stream's usage rides
 in ``x_groq.usage`` on its last chunk; 498 is Groq's "flex tier at capacity".
 """
 
@@ -17,15 +17,23 @@ from ..openai.compatible import Dialect, compatible
 FAMILIES = (ModelFamily("*", unsupported=frozenset({"logprobs", "top_logprobs", "logit_bias"})),)
 
 
-def without_names(body: dict[str, Any]) -> dict[str, Any]:
-    """Message ``name``s left out; a legacy ``function`` message keeps the one it needs."""
+def fit_messages(body: dict[str, Any]) -> dict[str, Any]:
+    """Message ``name``s left out (a legacy ``function`` message keeps the one it needs), and
+    ``developer`` sent as ``system``: Groq's message types have no developer role."""
     messages = body.get("messages") or []
-    if not any(isinstance(m, dict) and "name" in m and m.get("role") != "function"
-               for m in messages):
+    if not any(isinstance(m, dict) and (("name" in m and m.get("role") != "function")
+                                        or m.get("role") == "developer") for m in messages):
         return body
-    return {**body, "messages": [
-        {k: v for k, v in m.items() if k != "name"}
-        if isinstance(m, dict) and m.get("role") != "function" else m for m in messages]}
+    return {**body, "messages": [fit_message(m) for m in messages]}
+
+
+def fit_message(message: Any) -> Any:
+    if not isinstance(message, dict) or message.get("role") == "function":
+        return message
+    out = {k: v for k, v in message.items() if k != "name"}
+    if out.get("role") == "developer":
+        out["role"] = "system"
+    return out
 
 
 def usage_from_x_groq(chunk: dict[str, Any]) -> dict[str, Any]:
@@ -46,6 +54,6 @@ ADAPTER = compatible(
     base_url_env="GROQ_API_BASE",
     families=FAMILIES,
     native_n=False,
-    dialect=Dialect(reasoning_field="reasoning", shape_body=without_names,
+    dialect=Dialect(reasoning_field="reasoning", shape_body=fit_messages,
                     shape_chunk=usage_from_x_groq, hold_usage=True, refine_error=refine_error),
 )
