@@ -35,6 +35,14 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
+# Callbacks for every call in this process (API.md "Callbacks"): objects with ``on_success``
+# and/or ``on_failure``. A plain list, read at the start of each call.
+callbacks: list[Any] = []
+
+# The response cache (API.md "Caching"): a ``llmrelay.Cache`` or ``None`` (off). A plain
+# attribute, read once at the start of each call.
+cache: Any = None
+
 _LAZY = {
     "completion": "api",
     "acompletion": "api",
@@ -73,6 +81,8 @@ __all__ = [
     "Usage",
     "aclose",
     "acompletion",
+    "cache",
+    "callbacks",
     "close",
     "completion",
     "get_provider",
