@@ -37,7 +37,8 @@ def no_refusal(ex: Exchange, request: dict[str, Any]) -> Reply | None:
 class Spec:
     """One provider of the family.
 
-    ``base_paths``: where it answers (the first is ``Emulator.base_url``); ``authorize``
+    ``base_paths``: where it answers (the first is ``Emulator.base_url``); ``read`` gives
+    the request as OpenAI's generator should see it (defaults the provider fills in); ``authorize``
     returns the provider's auth failure or ``None``; ``refuse`` its own 4xx for a request it
     cannot take; ``thinks``: model globs that reason (``thought`` is then the reasoning
     text); ``shape_body`` / ``shape_stream`` give OpenAI's answer the provider's shape;
@@ -52,6 +53,7 @@ class Spec:
     authorize: Callable[[Exchange], Reply | None]
     error: Callable[[int, str], tuple[Any, dict[str, str]]]
     refuse: Callable[[Exchange, dict[str, Any]], Reply | None] = no_refusal
+    read: Callable[[dict[str, Any]], dict[str, Any]] = lambda request: request
     thinks: tuple[str, ...] = ()
     shape_body: Callable[[dict[str, Any], dict[str, Any], str | None], dict[str, Any]] = keep_body
     shape_stream: Callable[[list[Chunk], dict[str, Any], str | None], list[Chunk]] = keep_chunks
@@ -94,6 +96,7 @@ def serve(ex: Exchange, spec: Spec) -> Reply:
     refused = spec.refuse(ex, request)
     if refused is not None:
         return refused
+    request = spec.read(request)
     thought = thought_for(spec, request)
     if request.get("stream"):
         chunks = [json.loads(e[6:]) for e in stream_events(request, spec.flavor, model)

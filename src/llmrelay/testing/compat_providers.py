@@ -119,13 +119,21 @@ def mistral_refuse(ex: Exchange, request: dict[str, Any]) -> Reply | None:
     return None
 
 
+def mistral_read(request: dict[str, Any]) -> dict[str, Any]:
+    """A tool's ``type`` defaults to ``function`` (recorded requests leave it out)."""
+    tools = [{"type": "function", **t} for t in request.get("tools") or []]
+    return {**request, "tools": tools} if tools else request
+
+
 def mistral_message(message: dict[str, Any], thought: str | None) -> dict[str, Any]:
     out = clean_message(message)
     if out.get("tool_calls"):
         out["content"] = ""
         out["tool_calls"] = [{"id": c["id"][-9:], "function": c["function"], "index": i}
                              for i, c in enumerate(out["tool_calls"])]
-    elif thought:
+    else:
+        out["tool_calls"] = None
+    if thought and not out.get("tool_calls"):
         out["content"] = [{"type": "thinking", "thinking": [{"type": "text", "text": thought}]},
                           {"type": "text", "text": out["content"]}]
     return out
@@ -146,6 +154,8 @@ def mistral_stream(chunks: list[Chunk], request: dict[str, Any], thought: str | 
         chunk["id"] = chunk["id"].removeprefix("chatcmpl-")
         for choice in chunk["choices"]:
             choice.pop("logprobs", None)
+            if choice.get("finish_reason") and not choice["delta"]:
+                choice["delta"] = {"content": ""}  # recorded
             for call in choice["delta"].get("tool_calls") or []:
                 call.pop("type", None)
                 call["id"] = call["id"][-9:]
@@ -189,6 +199,7 @@ MISTRAL = register(Spec(
     authorize=lambda ex: None if bearer_ok(ex) else refusal(401, {"detail": "Unauthorized"}),
     error=mistral_error,
     refuse=mistral_refuse,
+    read=mistral_read,
     thinks=("magistral*",),
     shape_body=mistral_body,
     shape_stream=mistral_stream,
@@ -260,6 +271,9 @@ def groq_usage(prompt_tokens: int, completion_tokens: int, request: dict[str, An
 
 def groq_body(out: dict[str, Any], request: dict[str, Any], thought: str | None) -> dict[str, Any]:
     out = clean_body(out)
+    for choice in out["choices"]:
+        if choice["message"].get("tool_calls"):
+            choice["message"].pop("content", None)  # recorded: no content beside tool calls
     out["id"] = "chatcmpl-" + uuid_for(out["id"])
     out.update(service_tier="on_demand", usage_breakdown=None,
                x_groq={"id": "req_" + out["id"][-26:]})
@@ -368,6 +382,8 @@ def deepseek_body(out: dict[str, Any], request: dict[str, Any], thought: str | N
     for choice in out["choices"]:
         if thought:
             choice["message"]["reasoning_content"] = thought
+        if choice["message"].get("tool_calls") and choice["message"].get("content") is None:
+            choice["message"]["content"] = ""
     return out
 
 
@@ -379,6 +395,8 @@ def deepseek_stream(chunks: list[Chunk], request: dict[str, Any], thought: str |
         chunk.setdefault("usage", None)
         for choice in chunk["choices"]:
             delta = choice["delta"]
+            if choice.get("finish_reason") and not delta:
+                delta["content"] = ""  # recorded
             if thought and "content" in delta:
                 delta["reasoning_content"] = None
         out.append(chunk)
@@ -680,12 +698,19 @@ def ollama_id(chunk: dict[str, Any]) -> dict[str, Any]:
 
 
 def ollama_body(out: dict[str, Any], request: dict[str, Any], thought: str | None) -> dict[str, Any]:
-    return add_thought(ollama_id(clean_body(out)), "reasoning", thought)
+    out = ollama_id(clean_body(out))
+    out["choices"] = [without(c, "logprobs") for c in out["choices"]]
+    for choice in out["choices"]:
+        if choice["message"].get("tool_calls"):
+            choice["message"]["content"] = ""  # recorded
+    return add_thought(out, "reasoning", thought)
 
 
 def ollama_stream(chunks: list[Chunk], request: dict[str, Any], thought: str | None) -> list[Chunk]:
     out = [ollama_id(clean_chunk(c, "usage") if c.get("choices") else without(c, "service_tier"))
            for c in whole_tool_calls(chunks)]
+    for chunk in out:
+        chunk["choices"] = [without(c, "logprobs") for c in chunk["choices"]]
     if thought:
         out = with_reasoning(out, [{"role": "assistant", "content": "", "reasoning": p}
                                    for p in thought_pieces(thought)])
