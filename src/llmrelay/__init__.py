@@ -22,12 +22,14 @@ from .exceptions import (
     RateLimitError,
     ServiceUnavailableError,
     Timeout,
+    UnknownModelError,
     UnsupportedParamsError,
 )
 
 if TYPE_CHECKING:
     from .api import acompletion, completion
     from .chunks import stream_chunk_builder
+    from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
@@ -57,6 +59,11 @@ _LAZY = {
     "ModelResponseChunk": "types",
     "Message": "types",
     "Usage": "types",
+    "completion_cost": "pricing",
+    "model_info": "pricing",
+    "register_model": "pricing",
+    "token_counter": "pricing",
+    "ModelInfo": "pricing",
 }
 
 __all__ = [
@@ -69,6 +76,7 @@ __all__ = [
     "ContextWindowExceededError",
     "InternalServerError",
     "Message",
+    "ModelInfo",
     "ModelResponse",
     "ModelResponseChunk",
     "NotFoundError",
@@ -77,6 +85,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
+    "UnknownModelError",
     "UnsupportedParamsError",
     "Usage",
     "aclose",
@@ -85,9 +94,13 @@ __all__ = [
     "callbacks",
     "close",
     "completion",
+    "completion_cost",
     "get_provider",
+    "model_info",
+    "register_model",
     "stream_chunk_builder",
     "supports",
+    "token_counter",
 ]
 
 
