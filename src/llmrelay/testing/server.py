@@ -152,7 +152,7 @@ def sse(data: Any, event: str | None = None) -> str:
 
 # The emulator modules; importing one registers its routes and error bodies.
 PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate",
-                    "compat_providers")
+                    "compat")
 
 
 def _load_providers() -> None:
@@ -193,7 +193,7 @@ class Emulator:
         "cohere": "",
         "replicate": "/v1",
         "openrouter": "/api/v1",
-        # The OpenAI-compatible family (testing/compat_providers.py): each real base path,
+        # The OpenAI-compatible family (testing/compat/): each real base path,
         # under a host-like first segment where two would collide on one port.
         "mistral": "/mistral/v1",
         "groq": "/openai/v1",

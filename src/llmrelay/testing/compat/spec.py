@@ -1,9 +1,5 @@
-"""One emulator for the OpenAI-compatible family, parametrised by provider.
-
-OpenAI's deterministic generator (``openai.py``) answers; each provider's ``Spec`` (in
-``compat_providers.py``) then gives it that provider's paths, auth failures, refusals, body
-and chunk shapes, stream terminator and error bodies, as recorded or documented.
-"""
+"""The family emulator's machinery: a provider ``Spec``, the handler that serves one, and the
+small chunk and body rewrites the providers share."""
 
 from __future__ import annotations
 
@@ -14,9 +10,9 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Mapping
 
-from .generation import words
-from .openai import Flavor, check_request, completion_body, last_user_text, stream_events
-from .server import Exchange, JSONReply, Reply, SSEReply, error_body, provider_error, route, sse
+from ..generation import words
+from ..openai import Flavor, check_request, completion_body, last_user_text, stream_events
+from ..server import Exchange, JSONReply, Reply, SSEReply, error_body, provider_error, route, sse
 
 Chunk = dict[str, Any]
 
