@@ -15,25 +15,29 @@ from typing import Any
 import llmrelay
 from llmrelay.registry import PROVIDERS
 
-# provider -> (model string, env var that must be set for --live)
-MODELS: dict[str, tuple[str, str]] = {
-    "openai": ("gpt-4o-mini", "OPENAI_API_KEY"),
-    "azure": ("azure/gpt-4o-mini", "AZURE_API_KEY"),
-    "anthropic": ("anthropic/claude-3-5-haiku-20241022", "ANTHROPIC_API_KEY"),
-    "cohere": ("cohere/command-r-plus-08-2024", "COHERE_API_KEY"),
-    "replicate": ("replicate/meta/meta-llama-3-8b-instruct", "REPLICATE_API_TOKEN"),
-    "openrouter": ("openrouter/openai/gpt-4o-mini", "OPENROUTER_API_KEY"),
-    "mistral": ("mistral/mistral-small-latest", "MISTRAL_API_KEY"),
-    "groq": ("groq/llama-3.3-70b-versatile", "GROQ_API_KEY"),
-    "deepseek": ("deepseek/deepseek-chat", "DEEPSEEK_API_KEY"),
-    "xai": ("xai/grok-3", "XAI_API_KEY"),
-    "together_ai": ("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", "TOGETHER_API_KEY"),
+# provider -> (model string, env vars of which one must be set for --live)
+MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "openai": ("gpt-4o-mini", ("OPENAI_API_KEY",)),
+    "azure": ("azure/gpt-4o-mini", ("AZURE_API_KEY",)),
+    "anthropic": ("anthropic/claude-3-5-haiku-20241022", ("ANTHROPIC_API_KEY",)),
+    "cohere": ("cohere/command-r-plus-08-2024", ("COHERE_API_KEY",)),
+    "replicate": ("replicate/meta/meta-llama-3-8b-instruct", ("REPLICATE_API_TOKEN",)),
+    "openrouter": ("openrouter/openai/gpt-4o-mini", ("OPENROUTER_API_KEY",)),
+    # Against the emulator, api_key= is a Bedrock API key (Bearer); live, AWS keys work too.
+    "bedrock": ("bedrock/us.amazon.nova-micro-v1:0",
+                ("AWS_BEARER_TOKEN_BEDROCK", "AWS_ACCESS_KEY_ID")),
+    "mistral": ("mistral/mistral-small-latest", ("MISTRAL_API_KEY",)),
+    "groq": ("groq/llama-3.3-70b-versatile", ("GROQ_API_KEY",)),
+    "deepseek": ("deepseek/deepseek-chat", ("DEEPSEEK_API_KEY",)),
+    "xai": ("xai/grok-3", ("XAI_API_KEY",)),
+    "together_ai": ("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo",
+                    ("TOGETHER_API_KEY", "TOGETHERAI_API_KEY")),
     "fireworks_ai": ("fireworks_ai/accounts/fireworks/models/llama-v3p1-8b-instruct",
-                     "FIREWORKS_API_KEY"),
-    "perplexity": ("perplexity/sonar", "PERPLEXITY_API_KEY"),
+                     ("FIREWORKS_API_KEY",)),
+    "perplexity": ("perplexity/sonar", ("PERPLEXITY_API_KEY",)),
     # Local servers need no key: --live calls them when their base URL is set.
-    "ollama": ("ollama/llama3.2", "OLLAMA_API_BASE"),
-    "hosted_vllm": ("hosted_vllm/meta-llama/Llama-3.1-8B-Instruct", "HOSTED_VLLM_API_BASE"),
+    "ollama": ("ollama/llama3.2", ("OLLAMA_API_BASE",)),
+    "hosted_vllm": ("hosted_vllm/meta-llama/Llama-3.1-8B-Instruct", ("HOSTED_VLLM_API_BASE",)),
 }
 MESSAGES = [
     {"role": "system", "content": "Be brief."},
@@ -84,9 +88,9 @@ def main() -> int:
     failures = 0
     if args.live:
         for provider in providers:
-            model, key = MODELS[provider]
-            if not os.environ.get(key):
-                print(f"[{provider}] skipped: {key} is not set")
+            model, keys = MODELS[provider]
+            if not any(os.environ.get(key) for key in keys):
+                print(f"[{provider}] skipped: {' or '.join(keys)} is not set")
                 continue
             failures += run(provider, model, {})
         return 1 if failures else 0

@@ -32,6 +32,7 @@ PROVIDERS: dict[str, str] = {
     "perplexity": "llmrelay.providers.perplexity",
     "ollama": "llmrelay.providers.ollama",
     "hosted_vllm": "llmrelay.providers.hosted_vllm",
+    "bedrock": "llmrelay.providers.bedrock",
 }
 
 # Bare model names routed without a prefix (checked in order). Kept here, not in the adapters,

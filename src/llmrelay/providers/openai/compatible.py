@@ -75,7 +75,8 @@ def compatible(
     api_key_optional: bool = False,
     dialect: Dialect = Dialect(),
 ) -> Adapter:
-    """The adapter of an OpenAI-compatible provider.
+    """The adapter of an OpenAI-compatible provider; ``api_key_optional`` for servers that
+    need no key (no ``Authorization`` header is sent without one).
 
     >>> ADAPTER = compatible("groq", api_key_env=("GROQ_API_KEY",),
     ...                      default_base_url="https://api.groq.com/openai/v1",
@@ -106,8 +107,14 @@ def compatible(
         parse_error=parse_error,
         families=families,
         native_n=native_n,
-        api_key_optional=api_key_optional,
+        # The core's "no API key" check gives way to ``finish_settings``: settings as resolved.
+        finish_settings=keyless if api_key_optional else None,
     )
+
+
+def keyless(settings: ProviderSettings) -> ProviderSettings:
+    """Settings of a server that needs no key (Ollama, vLLM): as resolved, key or none."""
+    return settings
 
 
 # ---- requests -------------------------------------------------------------------------------
