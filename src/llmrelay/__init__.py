@@ -29,6 +29,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     from .api import acompletion, completion
     from .chunks import stream_chunk_builder
+    from .observe import CallEvent, instrument_otel
     from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
     from .streaming import AsyncStream, Stream
@@ -59,6 +60,8 @@ _LAZY = {
     "ModelResponseChunk": "types",
     "Message": "types",
     "Usage": "types",
+    "CallEvent": "observe",
+    "instrument_otel": "observe",
     "completion_cost": "pricing",
     "model_info": "pricing",
     "register_model": "pricing",
@@ -72,6 +75,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CallEvent",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "InternalServerError",
@@ -96,6 +100,7 @@ __all__ = [
     "completion",
     "completion_cost",
     "get_provider",
+    "instrument_otel",
     "model_info",
     "register_model",
     "stream_chunk_builder",

@@ -352,6 +352,8 @@ def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, 
     if isinstance(result, Stream):
         result.meta = meta
         result._on_end = StreamSettle(meta, calls, started, run)
+        if run is not None:
+            run.stream_open(result)
         return result
     settle(meta, calls, started)
     attach_meta(result, meta)
@@ -383,6 +385,8 @@ async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dic
     if isinstance(result, AsyncStream):
         result.meta = meta
         result._on_end = StreamSettle(meta, calls, started, run)
+        if run is not None:
+            run.stream_open(result)
         return result
     settle(meta, calls, started)
     attach_meta(result, meta)
