@@ -16,14 +16,14 @@ from pydantic_core import to_json
 
 from . import admin, proxy
 from .accounting import Accounting, deployment_prices
+from .components import build_limiter, build_sink
 from .config import ConfigError, GatewayConfig
 from .errors import GatewayError
 from .health import Lifecycle, Monitor
 from .http import ClientGone, Request, json_headers
 from .keycache import KeyCache
-from .limits import Limiter, MemoryLimiter
+from .limits import Limiter
 from .metrics import Metrics
-from .spend.local import LocalSpendSink
 from .storage import StoreUnavailable, open_store
 
 if TYPE_CHECKING:
@@ -77,9 +77,8 @@ class Gateway:
         self.groups = frozenset(config.groups())
         self.secrets = config.secrets()
         self.keys = KeyCache(store)
-        self.limiter: Limiter = limiter or MemoryLimiter()
-        self.sink: SpendSink = sink or LocalSpendSink(store, config.spool_dir,
-                                                     sync_each=config.spend_fsync)
+        self.limiter: Limiter = limiter or build_limiter(config)
+        self.sink: SpendSink = sink or build_sink(config, store)
         self.accounting = Accounting(deployment_prices(config.model_list),
                                      _fallbacks(config.router_settings))
         self.metrics = Metrics()
