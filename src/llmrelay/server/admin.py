@@ -21,9 +21,9 @@ from .limits import KeyLimits
 from .storage.base import SpendQuery, StoreUnavailable
 
 if TYPE_CHECKING:
-    from .app import Gateway
     from .auth import Principal
     from .http import Request
+    from .state import Services
 
 __all__ = ["delete_keys", "generate", "info", "spend_logs", "update"]
 
@@ -31,7 +31,7 @@ FLUSH_TIMEOUT = 2.0  # admin reads first wait this long for this replica's rows 
 MAX_PAGE_SIZE = 1000
 
 
-async def _master(gw: Gateway, request: Request) -> Principal:
+async def _master(gw: Services, request: Request) -> Principal:
     principal = await authenticate(request, gw.config.master_key, gw.keys)
     if principal.kind != "master":
         if gw.config.master_key is None:
@@ -50,7 +50,7 @@ def _db_error() -> GatewayError:
                                     "try again shortly.")
 
 
-async def generate(gw: Gateway, request: Request) -> None:
+async def generate(gw: Services, request: Request) -> None:
     await _master(gw, request)
     body = await request.json_object(gw.config.max_request_bytes)
     now = time.time()
@@ -69,7 +69,7 @@ async def generate(gw: Gateway, request: Request) -> None:
                            **record.settings()})
 
 
-async def _spend_now(gw: Gateway, record: KeyRecord) -> float:
+async def _spend_now(gw: Services, record: KeyRecord) -> float:
     """The key's spend this period: the database after this replica's pending rows landed,
     or what the limiter has settled if that is further along."""
     await gw.sink.flush(FLUSH_TIMEOUT)
@@ -85,7 +85,7 @@ async def _spend_now(gw: Gateway, record: KeyRecord) -> float:
     return max(stored, counted) if counted is not None else stored
 
 
-async def info(gw: Gateway, request: Request) -> None:
+async def info(gw: Services, request: Request) -> None:
     principal = await authenticate(request, gw.config.master_key, gw.keys)
     asked = request.query().get("key")
     if principal.kind != "master":
@@ -108,7 +108,7 @@ async def info(gw: Gateway, request: Request) -> None:
     await _reply(request, record.info(time.time(), await _spend_now(gw, record)))
 
 
-async def update(gw: Gateway, request: Request) -> None:
+async def update(gw: Services, request: Request) -> None:
     await _master(gw, request)
     body = await request.json_object(gw.config.max_request_bytes)
     asked = body.pop("key", None)
@@ -134,7 +134,7 @@ async def update(gw: Gateway, request: Request) -> None:
     await _reply(request, record.info(time.time(), await _spend_now(gw, record)))
 
 
-async def delete_keys(gw: Gateway, request: Request) -> None:
+async def delete_keys(gw: Services, request: Request) -> None:
     await _master(gw, request)
     body = await request.json_object(gw.config.max_request_bytes)
     keys = body.get("keys")
@@ -178,7 +178,7 @@ def _instant(query: dict[str, str], name: str, *, end: bool) -> float | None:
                                        f"got {raw!r}.", param=name) from None
 
 
-async def spend_logs(gw: Gateway, request: Request) -> None:
+async def spend_logs(gw: Services, request: Request) -> None:
     await _master(gw, request)
     query = request.query()
     api_key = query.get("api_key") or None

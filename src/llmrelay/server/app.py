@@ -15,19 +15,14 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 from pydantic_core import to_json
 
 from . import admin, proxy
-from .accounting import Accounting, deployment_prices
-from .components import build_limiter, build_sink
 from .config import ConfigError, GatewayConfig
 from .errors import GatewayError
-from .health import Lifecycle, Monitor
 from .http import ClientGone, Request, json_headers
-from .keycache import KeyCache
 from .limits import Limiter
-from .metrics import Metrics
+from .state import Services
 from .storage import StoreUnavailable, open_store
 
 if TYPE_CHECKING:
-    from .auth import Principal
     from .http import Receive, Scope, Send
     from .spend.sink import SpendSink
     from .storage import Store
@@ -37,7 +32,7 @@ __all__ = ["Gateway", "build_router"]
 log = logging.getLogger("llmrelay.server")
 access = logging.getLogger("llmrelay.server.access")
 
-Handler = Callable[["Gateway", Request], Awaitable[None]]
+Handler = Callable[[Any, Request], Awaitable[None]]
 DB_START_TIMEOUT = float(os.environ.get("LLMRELAY_DB_START_TIMEOUT", "30"))
 PRIVATE_QUERY = ("/key/", "/spend/")
 
@@ -53,38 +48,12 @@ def build_router(config: GatewayConfig) -> Any:
         raise ConfigError(str(exc)) from None
 
 
-def _fallbacks(settings: dict[str, Any]) -> dict[str, list[str]]:
-    """``fallbacks`` as a dict, whether written ``{a: [b]}`` or LiteLLM's ``[{a: [b]}]``."""
-    out: dict[str, list[str]] = {}
-    raw = settings.get("fallbacks") or {}
-    items = raw if isinstance(raw, list) else [raw]
-    for item in items:
-        if isinstance(item, dict):
-            for group, targets in item.items():
-                out.setdefault(str(group), []).extend(
-                    [targets] if isinstance(targets, str) else list(targets or []))
-    return out
-
-
-class Gateway:
-    """The ASGI app. Components are built by ``open``; tests and the bench use the same path."""
+class Gateway(Services):
+    """The ASGI app over the services. Built by ``open``, which the server runs at start."""
 
     def __init__(self, config: GatewayConfig, router: Any, *, store: Store,
                  limiter: Limiter | None = None, sink: SpendSink | None = None) -> None:
-        self.config = config
-        self.router = router
-        self.store = store
-        self.groups = frozenset(config.groups())
-        self.secrets = config.secrets()
-        self.keys = KeyCache(store)
-        self.limiter: Limiter = limiter or build_limiter(config)
-        self.sink: SpendSink = sink or build_sink(config, store)
-        self.accounting = Accounting(deployment_prices(config.model_list),
-                                     _fallbacks(config.router_settings))
-        self.metrics = Metrics()
-        self.lifecycle = Lifecycle()
-        self.monitor = Monitor(store, config.redis_url)
-        self.created = int(time.time())
+        super().__init__(config, router, store=store, limiter=limiter, sink=sink)
         self.routes: dict[tuple[str, str], Handler] = {
             ("POST", "/v1/chat/completions"): proxy.chat_completions,
             ("POST", "/chat/completions"): proxy.chat_completions,
@@ -144,9 +113,6 @@ class Gateway:
                 log.debug("router close failed: %s", type(exc).__name__)
         await self.limiter.close()
         await self.store.close()
-
-    def visible_groups(self, principal: Principal) -> list[str]:
-        return [g for g in self.config.groups() if principal.allows(g)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -22,9 +22,9 @@ from .limits import Demand, Grant, KeyLimits, Refused
 from .spend.row import SpendRow
 
 if TYPE_CHECKING:
-    from .app import Gateway
     from .auth import Principal
     from .http import Request
+    from .state import Services
 
 __all__ = ["chat_completions", "embeddings"]
 
@@ -66,7 +66,7 @@ class Outcome:
 class Exchange:
     """One proxied request from arrival to its spend row."""
 
-    def __init__(self, gw: Gateway, request: Request, kind: str) -> None:
+    def __init__(self, gw: Services, request: Request, kind: str) -> None:
         self.gw = gw
         self.request = request
         self.kind = kind
@@ -207,7 +207,7 @@ class Exchange:
         return from_upstream(exc, self.gw.secrets)
 
 
-async def _exchange(gw: Gateway, request: Request, kind: str,
+async def _exchange(gw: Services, request: Request, kind: str,
                     work: Callable[[Exchange, dict[str, Any]], Awaitable[None]]) -> None:
     """The frame every proxied request runs in: one answer, one spend row, whatever happens."""
     ex = Exchange(gw, request, kind)
@@ -234,7 +234,7 @@ def _needs_demand(ex: Exchange) -> bool:
     return record is not None and (record.tpm_limit is not None or record.max_budget is not None)
 
 
-async def chat_completions(gw: Gateway, request: Request) -> None:
+async def chat_completions(gw: Services, request: Request) -> None:
     await _exchange(gw, request, "chat", _chat)
 
 
@@ -270,7 +270,7 @@ async def _chat(ex: Exchange, body: dict[str, Any]) -> None:
     await request.respond(200, payload, ex.headers())
 
 
-async def embeddings(gw: Gateway, request: Request) -> None:
+async def embeddings(gw: Services, request: Request) -> None:
     await _exchange(gw, request, "embedding", _embed)
 
 
@@ -430,13 +430,13 @@ async def _close(stream: Any) -> None:
         log.debug("closing an upstream stream failed: %s", type(exc).__name__)
 
 
-def models_list(gw: Gateway, principal: Principal) -> bytes:
+def models_list(gw: Services, principal: Principal) -> bytes:
     return to_json({"object": "list", "data": [
         {"id": name, "object": "model", "created": gw.created, "owned_by": "llmrelay"}
         for name in gw.visible_groups(principal)]})
 
 
-async def models(gw: Gateway, request: Request) -> None:
+async def models(gw: Services, request: Request) -> None:
     principal = await authenticate(request, gw.config.master_key, gw.keys)
     prefix = "/v1/models/" if request.path.startswith("/v1/") else "/models/"
     if request.path.startswith(prefix):
