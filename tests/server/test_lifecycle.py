@@ -152,7 +152,7 @@ def test_rows_survive_sigkill(emulator: Emulator, make_database: Callable[[], st
     again = Gateway(workdir, config, emulator=emulator).start()
     try:
         rows = again.spend(page_size=100)["data"]
-        assert sorted(r["request_id"] for r in rows) == sorted(ids)
+        assert sorted(r["request_id"] for r in rows) == sorted(ids), gw.stderr()
         rows = table(url, "llmrelay_spend_logs")
         assert sorted(r["request_id"] for r in rows) == sorted(ids)
     finally:

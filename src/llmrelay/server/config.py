@@ -169,12 +169,13 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> GatewayCo
     spool = general.get("spool_dir")
     if spool is not None and not isinstance(spool, str):
         raise ConfigError("general_settings.spool_dir must be a path")
+    # One directory per database: rows are only ever recovered into the database they were for.
     if spool:
-        config.spool_dir = (base / Path(spool).expanduser()).resolve()
+        config.spool_dir = (base / Path(spool).expanduser()).resolve() / config.database.identity()
     elif config.database.dialect == "sqlite" and config.database.path != ":memory:":
         config.spool_dir = Path(config.database.path + ".spool")
     else:
-        config.spool_dir = (base / ".llmrelay-spool").resolve()
+        config.spool_dir = (base / ".llmrelay-spool").resolve() / config.database.identity()
 
     fsync = general.get("spend_fsync", False)
     if not isinstance(fsync, bool):

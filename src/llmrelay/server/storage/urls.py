@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -17,6 +18,18 @@ class DatabaseURL:
 
     def __repr__(self) -> str:  # the URL may hold a password
         return f"DatabaseURL(dialect={self.dialect!r})"
+
+    def identity(self) -> str:
+        """A short stable name for this database (no credentials): write-ahead files of
+        different databases never share a directory, so none is recovered into the wrong one."""
+        import hashlib
+
+        if self.path == ":memory:":
+            return f"memory-{os.getpid()}"  # gone with its process: nothing to recover into
+        parts = urlsplit(self.raw)
+        ident = self.path if self.dialect == "sqlite" else \
+            f"{parts.hostname or ''}:{parts.port or 5432}{parts.path}?{parts.query}"
+        return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
     def describe(self) -> str:
         """For logs: the file, or the host and database without credentials."""
