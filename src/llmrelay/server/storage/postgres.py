@@ -41,6 +41,7 @@ _INSERT_SPEND = (
     + ") ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
 )
 STATEMENT_TIMEOUT = 10.0
+CONVERT_SLICE = 64
 
 
 def _to_time(epoch: float | None) -> datetime | None:
@@ -156,10 +157,12 @@ class PostgresStore:
     async def write_spend(self, rows: Sequence[SpendRow]) -> int:
         async def write() -> int:
             columns: list[list[Any]] = [[] for _ in SPEND_COLUMNS]
-            for row in rows:
+            for n, row in enumerate(rows, 1):
                 for i, name in enumerate(SPEND_COLUMNS):
                     value = getattr(row, name)
                     columns[i].append(_to_time(value) if name in ("start_time", "end_time") else value)
+                if n % CONVERT_SLICE == 0:
+                    await asyncio.sleep(0)  # a big batch must not hold the event loop
             async with self.pool.acquire() as conn, conn.transaction():
                 inserted = {r["request_id"] for r in await conn.fetch(_INSERT_SPEND, *columns)}
                 fresh: dict[str, list[SpendRow]] = defaultdict(list)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["SQLiteStore"]
 
 T = TypeVar("T")
+CONVERT_SLICE = 64
 SPEND_COLUMNS = ("request_id", "api_key", "key_alias", "model_group", "deployment", "provider",
                  "model", "prompt_tokens", "completion_tokens", "total_tokens", "spend",
                  "start_time", "end_time", "status", "status_code", "cache_hit")
@@ -148,26 +149,33 @@ class SQLiteStore:
         return await self._run(delete)
 
     async def write_spend(self, rows: Sequence[SpendRow]) -> int:
-        def write() -> int:
+        # Rows become tuples here, a slice at a time, so the thread below runs mostly SQLite's
+        # C code: Python work there would take the GIL from the event loop for milliseconds.
+        unique = list(dict((r.request_id, r) for r in rows).values())
+        values: list[tuple[Any, ...]] = []
+        for start in range(0, len(unique), CONVERT_SLICE):
+            values += [(r.request_id, r.api_key, r.key_alias, r.model_group, r.deployment,
+                        r.provider, r.model, r.prompt_tokens, r.completion_tokens, r.total_tokens,
+                        r.spend, iso(r.start_time), iso(r.end_time), r.status, r.status_code,
+                        r.cache_hit) for r in unique[start:start + CONVERT_SLICE]]
+            if start + CONVERT_SLICE < len(unique):
+                await asyncio.sleep(0)
+
+        def write() -> list[str]:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
-                ids = [row.request_id for row in rows]
                 known = {r[0] for r in conn.execute(
                     f"SELECT request_id FROM llmrelay_spend_logs WHERE request_id IN "
-                    f"({', '.join('?' * len(ids))})", ids)} if ids else set()
-                fresh = [row for row in dict((r.request_id, r) for r in rows).values()
-                         if row.request_id not in known]
+                    f"({', '.join('?' * len(values))})", [v[0] for v in values])} if values else set()
                 conn.executemany(
                     f"INSERT INTO llmrelay_spend_logs ({', '.join(SPEND_COLUMNS)}) VALUES "
                     f"({', '.join('?' * len(SPEND_COLUMNS))})",
-                    [(r.request_id, r.api_key, r.key_alias, r.model_group, r.deployment, r.provider,
-                      r.model, r.prompt_tokens, r.completion_tokens, r.total_tokens, r.spend,
-                      iso(r.start_time), iso(r.end_time), r.status, r.status_code, r.cache_hit)
-                     for r in fresh])
+                    [v for v in values if v[0] not in known] if known else values)
                 by_key: dict[str, list[SpendRow]] = defaultdict(list)
-                for row in fresh:
-                    if row.api_key and row.api_key != "master" and row.spend:
+                for row in unique:
+                    if row.api_key and row.api_key != "master" and row.spend \
+                            and row.request_id not in known:
                         by_key[row.api_key].append(row)
                 for token, key_rows in by_key.items():
                     record = self._get(token)
@@ -176,12 +184,12 @@ class SQLiteStore:
                         conn.execute("UPDATE llmrelay_keys SET spend = ?, budget_reset_at = ? "
                                      "WHERE token = ?", (change[0], iso(change[1]), token))
                 conn.execute("COMMIT")
-                return len(fresh)
+                return list(known)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
 
-        return await self._run(write)
+        return len(unique) - len(await self._run(write))
 
     async def spend_logs(self, query: SpendQuery) -> tuple[list[dict[str, Any]], int]:
         def read() -> tuple[list[dict[str, Any]], int]:
