@@ -2,6 +2,8 @@
 throwaway one started from the binaries. Never skipped: no PostgreSQL fails the run, saying why.
 
 Each gateway gets its own database, created with a per-session random name and dropped after.
+Fault tests start a private server (``PostgresServer``) they may stop and start again: the
+shared one is never touched.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any
 
 SESSION = secrets.token_hex(4)
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BIN_DIRS = ("/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin", "/usr/local/bin", "/usr/bin")
+PG_BIN_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin",
+               "/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin")
 
 
 def free_port() -> int:
@@ -55,13 +58,55 @@ def _binary(name: str) -> str | None:
     return shutil.which(name)
 
 
+class PostgresServer:
+    """A private PostgreSQL on a free port, from the binaries (stop / start at will)."""
+
+    def __init__(self) -> None:
+        initdb, ctl = _binary("initdb"), _binary("pg_ctl")
+        if initdb is None or ctl is None:
+            raise RuntimeError("no initdb/pg_ctl binaries to start a PostgreSQL of our own "
+                               "(apt-get install postgresql)")
+        self._ctl = ctl
+        self._tmp = tempfile.TemporaryDirectory(prefix="llmrelay-pg-")
+        self.data = Path(self._tmp.name) / "data"
+        self.port = free_port()
+        self._as: dict[str, Any] = {}
+        if os.geteuid() == 0:  # postgres refuses to run as root
+            import pwd
+
+            account = pwd.getpwnam("postgres")
+            os.chown(self._tmp.name, account.pw_uid, account.pw_gid)
+            self._as = {"user": account.pw_uid, "group": account.pw_gid}
+        subprocess.run([initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres"],
+                       check=True, capture_output=True, **self._as)
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        subprocess.run([self._ctl, "-D", str(self.data), "-o",
+                        f"-p {self.port} -k {self._tmp.name} -c fsync=off",
+                        "-l", str(Path(self._tmp.name) / "log"), "-w", "start"],
+                       check=True, capture_output=True, **self._as)
+        deadline = time.time() + 20
+        while run_async(_ping(self.url)) is not None:
+            if time.time() > deadline:
+                raise RuntimeError("a private PostgreSQL did not start")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        subprocess.run([self._ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, **self._as)
+
+    def close(self) -> None:
+        self.stop()
+        self._tmp.cleanup()
+
+
 class Postgres:
-    """An admin URL and the databases made from it."""
+    """An admin URL (the shared server, or a private one) and the databases made from it."""
 
     def __init__(self) -> None:
         self.admin_url = ""
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self._ctl: str | None = None
+        self._own: PostgresServer | None = None
         self._created: list[str] = []
 
     def start(self) -> None:
@@ -70,36 +115,13 @@ class Postgres:
         if problem is None:
             self.admin_url = url
             return
-        initdb, ctl = _binary("initdb"), _binary("pg_ctl")
-        if initdb is None or ctl is None:
+        try:
+            self._own = PostgresServer()
+            self._own.start()
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
             raise RuntimeError(f"PostgreSQL is needed by the gateway tests and none can be had: "
-                               f"{url} answered {problem}, and no initdb/pg_ctl binaries were "
-                               "found to start a throwaway one (apt-get install postgresql).")
-        self._tmp = tempfile.TemporaryDirectory(prefix="llmrelay-pg-")
-        data = Path(self._tmp.name) / "data"
-        port = free_port()
-        user = ["-U", "postgres"]
-        run_as: dict[str, Any] = {}
-        if os.geteuid() == 0:  # postgres refuses to run as root
-            import pwd
-
-            account = pwd.getpwnam("postgres")
-            os.chown(self._tmp.name, account.pw_uid, account.pw_gid)
-            run_as = {"user": account.pw_uid, "group": account.pw_gid}
-        subprocess.run([initdb, "-D", str(data), "-A", "trust", *user], check=True,
-                       capture_output=True, **run_as)
-        subprocess.run([ctl, "-D", str(data), "-o", f"-p {port} -k {self._tmp.name} -c fsync=off",
-                        "-l", str(Path(self._tmp.name) / "log"), "-w", "start"], check=True,
-                       capture_output=True, **run_as)
-        self._ctl = ctl
-        self._run_as = run_as
-        self._data = data
-        self.admin_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        deadline = time.time() + 20
-        while run_async(_ping(self.admin_url)) is not None:
-            if time.time() > deadline:
-                raise RuntimeError("a throwaway PostgreSQL did not start")
-            time.sleep(0.2)
+                               f"{url} answered {problem}, and starting one failed: {exc}") from None
+        self.admin_url = self._own.url
 
     def database(self) -> str:
         """A new empty database (named for this session); its URL."""
@@ -139,8 +161,5 @@ class Postgres:
         for name in list(self._created):
             base, _, _ = self.admin_url.rpartition("/")
             self.drop(f"{base}/{name}")
-        if self._ctl is not None:
-            subprocess.run([self._ctl, "-D", str(self._data), "-m", "immediate", "stop"],
-                           capture_output=True, **self._run_as)
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        if self._own is not None:
+            self._own.close()

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import time
+from pathlib import Path
+from typing import Callable
 
 import openai
 import pytest
+
+from llmrelay.testing import Emulator
 
 from .gateway import MASTER_KEY, Gateway, error_of, table
 
@@ -171,3 +175,31 @@ def test_keys_stored_only_as_hashes(gw: Gateway, backend: str, database_url: str
     assert created["key"] not in repr(rows)
     assert MASTER_KEY not in repr(rows)
 
+
+
+def test_keys_across_replicas(gw: Gateway, emulator_server: Emulator, database_url: str,
+                              tmp_path: Path) -> None:
+    """A second process on the same database: a key made on one works on the other at once; a
+    delete or an update made on one applies on the other within 5 s."""
+    from .gateway import emulator_config
+
+    other = Gateway(tmp_path, emulator_config(emulator_server, database_url),
+                    emulator=emulator_server).start()
+    try:
+        created = gw.create_key(models=["chat"])
+        assert other.chat(created["key"]).status_code == 200
+        assert other.chat(created["key"], model="other").status_code == 403
+        assert gw.post("/key/update", {"key": created["key"], "models": ["other"]}).status_code == 200
+        _eventually(lambda: other.chat(created["key"], model="other").status_code == 200)
+        assert gw.post("/key/delete", {"keys": [created["key"]]}).status_code == 200
+        assert gw.chat(created["key"]).status_code == 401, "at once where it was deleted"
+        _eventually(lambda: other.chat(created["key"]).status_code == 401)
+    finally:
+        other.close()
+
+
+def _eventually(check: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "not within 5 s"
+        time.sleep(0.2)

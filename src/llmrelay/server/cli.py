@@ -70,6 +70,9 @@ def _logging(level: str, access_log: bool) -> logging.Handler:
     logging.getLogger("llmrelay.server.access").setLevel("INFO" if access_log else "WARNING")
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    # The pool retries on its own and logs each retry with a traceback; the gateway says once
+    # that the database is down and once that it is back.
+    logging.getLogger("asyncpg").setLevel(logging.CRITICAL)
     return handler
 
 
