@@ -28,6 +28,8 @@ from .exceptions import (
 if TYPE_CHECKING:
     from .api import acompletion, completion
     from .chunks import stream_chunk_builder
+    from .embedding_types import EmbeddingResponse
+    from .embeddings import aembedding, embedding
     from .registry import get_provider, supports
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
@@ -47,6 +49,9 @@ _LAZY = {
     "completion": "api",
     "acompletion": "api",
     "stream_chunk_builder": "chunks",
+    "embedding": "embeddings",
+    "aembedding": "embeddings",
+    "EmbeddingResponse": "embedding_types",
     "get_provider": "registry",
     "supports": "registry",
     "Stream": "streaming",
@@ -67,6 +72,7 @@ __all__ = [
     "BadRequestError",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
+    "EmbeddingResponse",
     "InternalServerError",
     "Message",
     "ModelResponse",
@@ -81,10 +87,12 @@ __all__ = [
     "Usage",
     "aclose",
     "acompletion",
+    "aembedding",
     "cache",
     "callbacks",
     "close",
     "completion",
+    "embedding",
     "get_provider",
     "stream_chunk_builder",
     "supports",

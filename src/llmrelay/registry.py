@@ -39,6 +39,8 @@ BARE_MODELS: tuple[tuple[str, str], ...] = (
     ("command", "cohere"),
     ("command-*", "cohere"),
     ("c4ai-*", "cohere"),
+    ("text-embedding-*", "openai"),
+    ("embed-*", "cohere"),
 )
 
 _loaded: dict[str, "Adapter"] = {}
@@ -95,7 +97,7 @@ def _route(model: str, azure: bool) -> tuple[str, str]:
     raise BadRequestError(
         f"Unknown model {model!r}: prefix it with a provider ("
         + ", ".join(f"{p}/" for p in PROVIDERS)
-        + ") or use a known name (gpt-*, o1/o3/o4-*, claude-*, command-*)"
+        + ") or use a known name (gpt-*, o1/o3/o4-*, claude-*, command-*, text-embedding-*, embed-*)"
     )
 
 

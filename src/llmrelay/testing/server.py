@@ -44,6 +44,8 @@ class Exchange:
 
 @dataclass
 class JSONReply:
+    """A JSON answer; ``body`` may be ``bytes`` already encoded as JSON."""
+
     status: int
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -90,7 +92,8 @@ class Fault:
     ``"slow"`` (wait ``delay`` seconds, then answer normally), ``"stream_error"`` (a stream
     that fails after its first events, as the provider does mid-stream), ``"stream_drop"``
     (a stream whose connection is cut after ``status`` events), ``"stream_slow"`` (a stream
-    whose events come ``delay`` seconds apart).
+    whose events come ``delay`` seconds apart). ``provider``, ``path`` (a regex) and ``text``
+    (a string the request body must contain) say which requests it applies to.
     """
 
     kind: str
@@ -101,6 +104,7 @@ class Fault:
     times: int = 1
     provider: str | None = None
     path: str | None = None
+    text: str | None = None
 
 
 @dataclass
@@ -201,6 +205,9 @@ class Emulator:
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
         self.state: dict[str, Any] = {}
+        # Requests being answered right now, and the most there ever were at once.
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._server = _Server((host, port), _handler_for(self))
@@ -237,6 +244,7 @@ class Emulator:
             self.requests.clear()
             self._faults.clear()
             self.state.clear()
+            self.peak_in_flight = self.in_flight
 
     def fail(
         self,
@@ -247,9 +255,11 @@ class Emulator:
         times: int = 1,
         provider: str | None = None,
         path: str | None = None,
+        text: str | None = None,
     ) -> None:
-        """Answer the next ``times`` requests with ``status`` and the provider's error body."""
-        self._add(Fault("status", status, body, headers or {}, 0, times, provider, path))
+        """Answer the next ``times`` requests with ``status`` and the provider's error body
+        (only requests whose body contains ``text``, when given)."""
+        self._add(Fault("status", status, body, headers or {}, 0, times, provider, path, text))
 
     def drop(self, *, times: int = 1, provider: str | None = None) -> None:
         """Close the connection without an answer."""
@@ -260,9 +270,10 @@ class Emulator:
         """Answer 200 with a body that is not the documented shape."""
         self._add(Fault("malformed", status=status, body=body, times=times, provider=provider))
 
-    def slow(self, delay: float, *, times: int = 1, provider: str | None = None) -> None:
+    def slow(self, delay: float, *, times: int = 1, provider: str | None = None,
+             text: str | None = None) -> None:
         """Wait ``delay`` seconds before answering (streams: before the first event too)."""
-        self._add(Fault("slow", delay=delay, times=times, provider=provider))
+        self._add(Fault("slow", delay=delay, times=times, provider=provider, text=text))
 
     def drop_stream(self, *, after: int = 2, times: int = 1, provider: str | None = None) -> None:
         """Cut the next stream's connection after ``after`` events, without a terminator."""
@@ -280,7 +291,8 @@ class Emulator:
         with self._lock:
             self._faults.append(fault)
 
-    def take_fault(self, provider: str, path: str, kinds: tuple[str, ...]) -> Fault | None:
+    def take_fault(self, provider: str, path: str, kinds: tuple[str, ...],
+                   raw: bytes = b"") -> Fault | None:
         with self._lock:
             for fault in self._faults:
                 if fault.kind not in kinds:
@@ -288,6 +300,8 @@ class Emulator:
                 if fault.provider not in (None, provider):
                     continue
                 if fault.path is not None and not re.search(fault.path, path):
+                    continue
+                if fault.text is not None and fault.text.encode() not in raw:
                     continue
                 fault.times -= 1
                 if fault.times <= 0:
@@ -355,10 +369,20 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     RecordedRequest(target.provider, self.command, url.path, query, headers, body,
                                     self.client_address[1])
                 )
-            slow = emulator.take_fault(target.provider, url.path, ("slow",))
+                emulator.in_flight += 1
+                emulator.peak_in_flight = max(emulator.peak_in_flight, emulator.in_flight)
+            try:
+                self._answer(target, match, url.path, query, headers, body, raw)
+            finally:
+                with emulator._lock:
+                    emulator.in_flight -= 1
+
+        def _answer(self, target: Route, match: "re.Match[str]", path: str, query: dict[str, str],
+                    headers: dict[str, str], body: Any, raw: bytes) -> None:
+            slow = emulator.take_fault(target.provider, path, ("slow",), raw)
             if slow is not None:
                 time.sleep(slow.delay)
-            fault = emulator.take_fault(target.provider, url.path, ("status", "drop", "malformed"))
+            fault = emulator.take_fault(target.provider, path, ("status", "drop", "malformed"), raw)
             if fault is not None and fault.kind == "drop":
                 self._drop()
                 return
@@ -374,14 +398,14 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 reply.headers = {**reply.headers, **fault.headers}
                 self._reply(reply)
                 return
-            exchange = Exchange(self.command, url.path, query, headers, body, raw, match,
+            exchange = Exchange(self.command, path, query, headers, body, raw, match,
                                 emulator, self.client_address[1])
             reply = target.handler(exchange)
             if isinstance(reply, SSEReply):
-                cut = emulator.take_fault(target.provider, url.path, ("stream_drop",))
+                cut = emulator.take_fault(target.provider, path, ("stream_drop",))
                 if cut is not None:
                     reply.drop_after = cut.status
-                pace = emulator.take_fault(target.provider, url.path, ("stream_slow",))
+                pace = emulator.take_fault(target.provider, path, ("stream_slow",))
                 if pace is not None:
                     reply.interval = pace.delay
             self._reply(reply)
@@ -397,7 +421,10 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             if isinstance(reply, SSEReply):
                 self._stream(reply)
                 return
-            data = reply.body if isinstance(reply, RawReply) else json.dumps(reply.body).encode()
+            if isinstance(reply, RawReply) or isinstance(reply.body, bytes):
+                data = reply.body  # raw bytes, or JSON encoded ahead (large embedding answers)
+            else:
+                data = json.dumps(reply.body).encode()
             headers = {"content-type": "application/json", **reply.headers}
             if isinstance(reply, JSONReply) and "gzip" in self.headers.get("accept-encoding", ""):
                 # As the providers' front ends do for clients that ask (the official SDKs do).

@@ -1,0 +1,62 @@
+"""OpenAI ``POST /v1/embeddings``: the request is already ours and the answer already OpenAI's
+list (shared by Azure, OpenRouter and the OpenAI-compatible family).
+
+https://platform.openai.com/docs/api-reference/embeddings/create
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...config import ProviderSettings
+from ...embedding_types import EmbeddingRequest, EmbeddingResponse, base64_of
+from ...exceptions import APIError
+from ..base import EmbeddingAdapter, HTTPRequest
+from .capabilities import EMBEDDING_FAMILIES
+from .request import openai_headers
+
+
+def embeddings_body(request: EmbeddingRequest) -> dict[str, Any]:
+    """The wire body: every set field (provider extras included), in OpenAI's shape."""
+    return {k: v for k, v in request.items() if v is not None}
+
+
+def build_request(request: EmbeddingRequest, settings: ProviderSettings) -> HTTPRequest:
+    """``POST {base}/embeddings``.
+
+    >>> build_request({"model": "text-embedding-3-small", "input": ["a"]}, settings).json
+    {'model': 'text-embedding-3-small', 'input': ['a']}
+    """
+    return HTTPRequest("POST", f"{settings.base_url}/embeddings", openai_headers(settings),
+                       embeddings_body(request))
+
+
+def parse_response(body: Any, request: EmbeddingRequest) -> EmbeddingResponse:
+    """An OpenAI-shaped list, put in input order, its vectors in the format asked for.
+
+    Servers that answer floats to a ``base64`` request (because llmrelay asked them for floats)
+    get their vectors encoded here; a body already in order with nothing to encode is taken
+    as it is (the common case, and the fast one for large batches)."""
+    if not isinstance(body, dict) or body.get("error"):
+        error = body.get("error") if isinstance(body, dict) else None
+        message = error.get("message") if isinstance(error, dict) else error
+        raise APIError(f"embeddings answer is not a list of embeddings: {message or body!r:.300}",
+                       response=body)
+    data = body["data"]
+    encode = request.get("encoding_format") == "base64"
+    in_order = all(item["index"] == i for i, item in enumerate(data))
+    if encode or not in_order:
+        items = sorted(data, key=lambda item: item["index"]) if not in_order else data
+        data = [{**item, "embedding": _encoded(item["embedding"]) if encode else item["embedding"]}
+                for item in items]
+        body = {**body, "data": data}
+    if not body.get("model"):
+        body = {**body, "model": request["model"]}
+    return EmbeddingResponse.model_validate(body)
+
+
+def _encoded(vector: Any) -> Any:
+    return base64_of(vector) if isinstance(vector, list) else vector
+
+
+EMBEDDINGS = EmbeddingAdapter(build_request, parse_response, EMBEDDING_FAMILIES)
