@@ -139,13 +139,17 @@ def prepare_embedding(model: str, input: Any, params: dict[str, Any],
     fmt = params.pop("encoding_format", None)
     fitted = apply_capabilities(family, params, drop_params=own["drop_params"],
                                 provider=provider, model=provider_model)
-    settings = ProviderSettings.resolve(
-        adapter, api_key=own["api_key"], api_base=own["api_base"],
-        options={"api_version": own["api_version"], "azure_ad_token": own["azure_ad_token"],
-                 "timeout": own["timeout"], "force_timeout": own["force_timeout"]},
-        extra_headers=own["extra_headers"], extra_body=own["extra_body"],
-        drop_params=own["drop_params"],
-    )
+    try:
+        settings = ProviderSettings.resolve(
+            adapter, api_key=own["api_key"], api_base=own["api_base"],
+            options={"api_version": own["api_version"], "azure_ad_token": own["azure_ad_token"],
+                     "timeout": own["timeout"], "force_timeout": own["force_timeout"]},
+            extra_headers=own["extra_headers"], extra_body=own["extra_body"],
+            drop_params=own["drop_params"],
+        )
+    except APIError as exc:
+        exc.model = exc.model or provider_model
+        raise
     deadline = deadline_of(own["force_timeout"])
     ctx = CallContext(provider, provider_model, {"model": provider_model}, settings)
     limit = family.batch_limit
