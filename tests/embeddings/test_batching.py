@@ -115,23 +115,23 @@ def test_one_batch_failing_after_its_retries_fails_the_call(mode: str,
 def test_a_failing_batch_does_not_wait_for_the_others(mode: str, emulator: Emulator) -> None:
     emulator.fail(400, provider="cohere", text='"t0"')
     for batch in range(1, 11):
-        emulator.slow(1.0, provider="cohere", text=f'"t{96 * batch}"')
+        emulator.slow(3.0, provider="cohere", text=f'"t{96 * batch}"')
     started = time.perf_counter()
     with pytest.raises(llmrelay.BadRequestError):
         embed(mode, model="cohere/embed-v4.0", input=texts(1000), **at(emulator, "cohere"))
-    assert time.perf_counter() - started < 0.9
+    assert time.perf_counter() - started < 2.0
     # Batches not started when the failure came never start.
     assert emulator.count(path="/v2/embed") <= 10
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_force_timeout_covers_every_batch(mode: str, emulator: Emulator) -> None:
-    emulator.slow(1.0, times=4, provider="cohere")
+    emulator.slow(3.0, times=4, provider="cohere")
     started = time.perf_counter()
     with pytest.raises(llmrelay.Timeout, match="force_timeout"):
         embed(mode, model="cohere/embed-v4.0", input=texts(300), force_timeout=0.3,
               **at(emulator, "cohere"))
-    assert time.perf_counter() - started < 0.9
+    assert time.perf_counter() - started < 2.0
 
 
 @pytest.mark.parametrize("mode", MODES)
