@@ -15,7 +15,13 @@ from . import hooks
 from .call import Call, deadline_of, new_call
 from .capabilities import EmbeddingFamily, apply_capabilities, find_family
 from .config import ProviderSettings
-from .embedding_types import Embedding, EmbeddingRequest, EmbeddingResponse, EmbeddingUsage
+from .embedding_types import (
+    CollectorPause,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EmbeddingUsage,
+    embedding_response,
+)
 from .exceptions import APIError, BadRequestError, Timeout
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
@@ -45,8 +51,12 @@ class Batch:
     call: Call
     request: EmbeddingRequest
     parser: Callable[[Any, EmbeddingRequest], EmbeddingResponse]
+    # Set on a call's only batch: the collector is held from its parse to the call's return.
+    pause: CollectorPause | None = None
 
     def translate(self, body: Any) -> EmbeddingResponse:
+        if self.pause is not None:
+            self.pause.hold()
         return self.parser(body, self.request)
 
 
@@ -79,7 +89,7 @@ def normalize_input(value: Any) -> tuple[list[Any], bool]:
     if isinstance(value, str):
         return [value], False
     if isinstance(value, (list, tuple)) and value:
-        if all(isinstance(x, str) for x in value):
+        if set(map(type, value)) == {str}:  # a thousand inputs: one pass in C
             return list(value), False
         if all(_is_token(x) for x in value):
             return [list(value)], True
@@ -191,15 +201,14 @@ def merge(results: Sequence[EmbeddingResponse]) -> EmbeddingResponse:
     """One response from each batch's, in order: vectors renumbered, usage summed."""
     if len(results) == 1:
         return results[0]
-    validate = Embedding.__pydantic_validator__.validate_python
-    data: list[Embedding] = []
-    for result in results:
-        for item in result.data:
-            data.append(validate({"index": len(data), "embedding": item.embedding}))
+    data = [{"index": i, "embedding": item.embedding}
+            for i, item in enumerate(item for result in results for item in result.data)]
     usages = [r.usage for r in results if r.usage is not None]
     usage = EmbeddingUsage(prompt_tokens=sum(u.prompt_tokens for u in usages),
                            total_tokens=sum(u.total_tokens for u in usages)) if usages else None
-    return results[0].model_copy(update={"data": data, "usage": usage})
+    first = results[0]
+    return embedding_response({**(first.__pydantic_extra__ or {}), "model": first.model,
+                               "data": data, "usage": usage})
 
 
 # ---- sync -----------------------------------------------------------------------------------
@@ -261,18 +270,32 @@ def _embed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
     calls = prepared.calls
     meta = new_meta(calls, model, scope)
     run = hooks.begin(callbacks, scope, _starter(prepared, scope, started))
+    pause = _pause_for(prepared.batches)
     try:
         result = _run_batches(prepared.batches)
     except BaseException as exc:
+        pause.release()
         if run is not None:
             settle(meta, calls, started)
             run.failure(exc, meta)
         raise
-    settle(meta, calls, started)
-    attach_meta(result, meta)
+    try:
+        settle(meta, calls, started)
+        attach_meta(result, meta)
+    finally:
+        pause.release()
     if run is not None:
         run.success(result, meta)
     return result
+
+
+def _pause_for(batches: list[Batch]) -> CollectorPause:
+    """The call's collector pause, held by its batch's parse when there is one batch (batches
+    in threads each pause only while building their own response)."""
+    pause = CollectorPause()
+    if len(batches) == 1:
+        batches[0].pause = pause
+    return pause
 
 
 def _starter(prepared: EmbeddingCall, scope: "CallScope | None", started: float) -> Any:
@@ -326,17 +349,22 @@ async def _aembed(model: str, input: Any, params: dict[str, Any], own: dict[str,
     calls = prepared.calls
     meta = new_meta(calls, model, scope)
     run = hooks.begin(callbacks, scope, _starter(prepared, scope, started))
+    pause = _pause_for(prepared.batches)
     try:
         running = _arun_batches(prepared.batches)
         result: EmbeddingResponse = await (
             running if calls[0].deadline is None else with_deadline(calls[0], running))
     except BaseException as exc:
+        pause.release()
         if run is not None:
             settle(meta, calls, started)
             await run.afailure(exc, meta)
         raise
-    settle(meta, calls, started)
-    attach_meta(result, meta)
+    try:
+        settle(meta, calls, started)
+        attach_meta(result, meta)
+    finally:
+        pause.release()
     if run is not None:
         await run.asuccess(result, meta)
     return result

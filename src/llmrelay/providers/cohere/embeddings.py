@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from ...config import ProviderSettings
-from ...embedding_types import EMBEDDING_PARAMS, EmbeddingRequest, EmbeddingResponse, base64_of
+from ...embedding_types import (
+    EMBEDDING_PARAMS,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    base64_of,
+    embedding_response,
+)
 from ...exceptions import APIError
 from ..base import EmbeddingAdapter, HTTPRequest
 from .capabilities import EMBEDDING_FAMILIES
@@ -52,7 +58,7 @@ def parse_response(body: Any, request: EmbeddingRequest) -> EmbeddingResponse:
                        response=body)
     encode = request.get("encoding_format") == "base64"
     billed = ((body.get("meta") or {}).get("billed_units") or {}).get("input_tokens")
-    return EmbeddingResponse.model_validate({
+    return embedding_response({
         "model": request["model"],
         "data": [{"index": i, "embedding": base64_of(v) if encode else v}
                  for i, v in enumerate(vectors)],

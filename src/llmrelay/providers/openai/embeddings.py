@@ -6,10 +6,11 @@ https://platform.openai.com/docs/api-reference/embeddings/create
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from ...config import ProviderSettings
-from ...embedding_types import EmbeddingRequest, EmbeddingResponse, base64_of
+from ...embedding_types import EmbeddingRequest, EmbeddingResponse, base64_of, embedding_response
 from ...exceptions import APIError
 from ..base import EmbeddingAdapter, HTTPRequest
 from .capabilities import EMBEDDING_FAMILIES
@@ -44,7 +45,7 @@ def parse_response(body: Any, request: EmbeddingRequest) -> EmbeddingResponse:
                        response=body)
     data = body["data"]
     encode = request.get("encoding_format") == "base64"
-    in_order = all(item["index"] == i for i, item in enumerate(data))
+    in_order = list(map(itemgetter("index"), data)) == list(range(len(data)))
     if encode or not in_order:
         items = sorted(data, key=lambda item: item["index"]) if not in_order else data
         data = [{**item, "embedding": _encoded(item["embedding"]) if encode else item["embedding"]}
@@ -52,7 +53,7 @@ def parse_response(body: Any, request: EmbeddingRequest) -> EmbeddingResponse:
         body = {**body, "data": data}
     if not body.get("model"):
         body = {**body, "model": request["model"]}
-    return EmbeddingResponse.model_validate(body)
+    return embedding_response(body)
 
 
 def _encoded(vector: Any) -> Any:
