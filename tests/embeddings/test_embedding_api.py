@@ -256,3 +256,23 @@ def test_embedding_usage_shows_only_openai_s_fields() -> None:
 def test_public_names_are_lazy() -> None:
     assert {"embedding", "aembedding", "EmbeddingResponse"} <= set(llmrelay.__all__)
     assert llmrelay.EmbeddingResponse.__name__ == "EmbeddingResponse"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_the_garbage_collector_is_left_as_it_was(mode: str, emulator: Emulator) -> None:
+    """The collector is held only from a parse to the call's return, and never turned on for
+    a program that runs with it off."""
+    import gc
+
+    embed(mode, input=["a", "b"], **openai(emulator))
+    assert gc.isenabled()
+    emulator.malformed(body=b'{"data": 1}')
+    with pytest.raises(llmrelay.APIError):
+        embed(mode, input="x", **openai(emulator))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        embed(mode, input=["a", "b"], **openai(emulator))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
