@@ -31,9 +31,9 @@ def test_meta_of_a_plain_call(emulator: Emulator, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_attempts_count_retries(emulator: Emulator, mode: str) -> None:
-    emulator.fail(500, times=2)
+    emulator.fail(500, times=2, provider="anthropic", headers={"retry-after-ms": "1"})
     resp = call(mode, model="claude-3-5-haiku-latest", num_retries=2, **at(emulator, "anthropic"))
-    assert resp.meta.attempts == 3 == emulator.count()
+    assert resp.meta.attempts == 3 == emulator.count("anthropic")
     assert resp.meta.provider == "anthropic"
     assert resp.meta.request_id is not None
 
@@ -95,6 +95,7 @@ def test_stream_meta_is_complete_after_close(emulator: Emulator) -> None:
     stream.close()
     assert stream.meta.latency is not None and stream.meta.time_to_first_token is not None
     assert stream.meta.usage is None  # closed before the provider sent it
+    assert stream.meta.cost is None
 
 
 @pytest.mark.parametrize("mode", MODES)

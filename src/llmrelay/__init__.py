@@ -22,6 +22,7 @@ from .exceptions import (
     RateLimitError,
     ServiceUnavailableError,
     Timeout,
+    UnknownModelError,
     UnsupportedParamsError,
 )
 
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from .chunks import stream_chunk_builder
     from .embedding_types import EmbeddingResponse
     from .embeddings import aembedding, embedding
+    from .observe import CallEvent, instrument_otel
+    from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
@@ -62,6 +65,13 @@ _LAZY = {
     "ModelResponseChunk": "types",
     "Message": "types",
     "Usage": "types",
+    "CallEvent": "observe",
+    "instrument_otel": "observe",
+    "completion_cost": "pricing",
+    "model_info": "pricing",
+    "register_model": "pricing",
+    "token_counter": "pricing",
+    "ModelInfo": "pricing",
 }
 
 __all__ = [
@@ -70,11 +80,13 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CallEvent",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "EmbeddingResponse",
     "InternalServerError",
     "Message",
+    "ModelInfo",
     "ModelResponse",
     "ModelResponseChunk",
     "NotFoundError",
@@ -83,6 +95,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
+    "UnknownModelError",
     "UnsupportedParamsError",
     "Usage",
     "aclose",
@@ -92,10 +105,15 @@ __all__ = [
     "callbacks",
     "close",
     "completion",
+    "completion_cost",
     "embedding",
     "get_provider",
+    "instrument_otel",
+    "model_info",
+    "register_model",
     "stream_chunk_builder",
     "supports",
+    "token_counter",
 ]
 
 

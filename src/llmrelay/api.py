@@ -36,7 +36,7 @@ from .settle import (
     report_unprepared,
     settle,
 )
-from .streaming import AsyncStream, SSEDecoder, Stream
+from .streaming import AsyncStream, Stream
 from .types import attach_meta
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
             request = step.request
     except BaseException:
         if cancel is not None:
-            _cancel(cancel)
+            _cancel(call, cancel)
         raise
 
 
@@ -92,10 +92,10 @@ def _sleep_until(call: Call, delay: float) -> None:
     time.sleep(delay)
 
 
-def _cancel(request: HTTPRequest) -> None:
+def _cancel(call: Call, request: HTTPRequest) -> None:
     """Best effort: stop remote work the caller gave up on."""
     try:
-        transport.send(request, 10.0)
+        transport.send(call.sign(request), 10.0)
     except APIError:
         pass
 
@@ -117,7 +117,7 @@ def _open_stream(call: Call, response: "Response",
 def _iter_chunks(call: Call, response: "Response",
                  cancel: HTTPRequest | None = None) -> "Iterator[ModelResponseChunk]":
     translator = call.adapter.stream_translator(call.ctx)
-    decoder = SSEDecoder()
+    decoder = call.adapter.stream_decoder()
     event = None
     complete = False
     try:
@@ -144,7 +144,7 @@ def _iter_chunks(call: Call, response: "Response",
     finally:
         response.close()
         if cancel is not None and not complete:
-            _cancel(cancel)
+            _cancel(call, cancel)
 
 
 def _keep_usage(call: Call, chunk: "ModelResponseChunk") -> bool:
@@ -176,13 +176,13 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
             request = step.request
     except BaseException:
         if cancel is not None:
-            await asyncio.shield(_acancel(cancel))
+            await asyncio.shield(_acancel(call, cancel))
         raise
 
 
-async def _acancel(request: HTTPRequest) -> None:
+async def _acancel(call: Call, request: HTTPRequest) -> None:
     try:
-        await transport.asend(request, 10.0)
+        await transport.asend(call.sign(request), 10.0)
     except APIError:
         pass
 
@@ -203,7 +203,7 @@ async def _aopen_stream(call: Call, response: "AsyncResponse",
 async def _aiter_chunks(call: Call, response: "AsyncResponse",
                         cancel: HTTPRequest | None = None) -> "AsyncGenerator[ModelResponseChunk, None]":
     translator = call.adapter.stream_translator(call.ctx)
-    decoder = SSEDecoder()
+    decoder = call.adapter.stream_decoder()
     event = None
     complete = False
     try:
@@ -227,7 +227,7 @@ async def _aiter_chunks(call: Call, response: "AsyncResponse",
     finally:
         await response.aclose()
         if cancel is not None and not complete:
-            await asyncio.shield(_acancel(cancel))
+            await asyncio.shield(_acancel(call, cancel))
 
 
 # ---- public ---------------------------------------------------------------------------------
@@ -282,6 +282,8 @@ def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, 
     if isinstance(result, Stream):
         result.meta = meta
         result._on_end = StreamSettle(meta, calls, started, run)
+        if run is not None:
+            run.stream_open(result)
         return result
     settle(meta, calls, started)
     attach_meta(result, meta)
@@ -313,6 +315,8 @@ async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dic
     if isinstance(result, AsyncStream):
         result.meta = meta
         result._on_end = StreamSettle(meta, calls, started, run)
+        if run is not None:
+            run.stream_open(result)
         return result
     settle(meta, calls, started)
     attach_meta(result, meta)

@@ -29,6 +29,7 @@ from .scope import SCOPE
 from .sending import asend_with_retries, send_with_retries, with_deadline
 from .settle import areport_unprepared, call_start, new_meta, report_unprepared, settle
 from .types import attach_meta
+from .validation import validate_call_options
 
 if TYPE_CHECKING:
     from .providers.base import EmbeddingAdapter
@@ -139,10 +140,16 @@ def prepare_embedding(model: str, input: Any, params: dict[str, Any],
     """Validate, route, split and translate an embedding call; nothing is sent yet."""
     params = {k: v for k, v in params.items() if v is not None}
     validate_params(params)
+    validate_call_options(own["timeout"], own["force_timeout"], own["num_retries"])
     inputs, token_ids = normalize_input(input)
     provider, provider_model = get_provider(model, azure=own["azure"])
     adapter = get_adapter(provider)
     endpoint, family = embedding_family(adapter.embeddings, provider, provider_model, model)
+    # Provider options given as keywords (``aws_region_name=``) are settings, not body fields.
+    options = {"api_version": own["api_version"], "azure_ad_token": own["azure_ad_token"],
+               "timeout": own["timeout"], "force_timeout": own["force_timeout"],
+               **{k: v for k, v in params.items() if k in adapter.settings_env}}
+    params = {k: v for k, v in params.items() if k not in adapter.settings_env}
     if token_ids and not family.token_ids:
         raise BadRequestError(f"{provider} embeds text only; {model!r} cannot take token ids",
                               provider=provider, model=provider_model)
@@ -151,9 +158,7 @@ def prepare_embedding(model: str, input: Any, params: dict[str, Any],
                                 provider=provider, model=provider_model)
     try:
         settings = ProviderSettings.resolve(
-            adapter, api_key=own["api_key"], api_base=own["api_base"],
-            options={"api_version": own["api_version"], "azure_ad_token": own["azure_ad_token"],
-                     "timeout": own["timeout"], "force_timeout": own["force_timeout"]},
+            adapter, api_key=own["api_key"], api_base=own["api_base"], options=options,
             extra_headers=own["extra_headers"], extra_body=own["extra_body"],
             drop_params=own["drop_params"],
         )

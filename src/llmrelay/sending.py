@@ -29,10 +29,11 @@ def send_with_retries(call: "Call", request: "HTTPRequest") -> "Response":
     while True:
         if first:
             call.attempts += 1
-        call.log.before(request.method, request.url, request.headers, request.json, attempt)
+        sent = call.sign(request)  # each attempt signed anew (a fresh timestamp)
+        call.log.before(sent.method, sent.url, sent.headers, sent.json, attempt)
         started = time.perf_counter()
         try:
-            response = transport.send(request, call.attempt_timeout())
+            response = transport.send(sent, call.attempt_timeout())
         except APIConnectionError as exc:
             error: APIError = call.enrich(exc)
             call.log.after(status=None, latency=time.perf_counter() - started,
@@ -62,10 +63,11 @@ async def asend_with_retries(call: "Call", request: "HTTPRequest") -> "AsyncResp
     while True:
         if first:
             call.attempts += 1
-        call.log.before(request.method, request.url, request.headers, request.json, attempt)
+        sent = call.sign(request)
+        call.log.before(sent.method, sent.url, sent.headers, sent.json, attempt)
         started = time.perf_counter()
         try:
-            response = await transport.asend(request, call.attempt_timeout())
+            response = await transport.asend(sent, call.attempt_timeout())
         except APIConnectionError as exc:
             error: APIError = call.enrich(exc)
             call.log.after(status=None, latency=time.perf_counter() - started,

@@ -62,13 +62,16 @@ class RawReply:
 
 @dataclass
 class SSEReply:
-    """An event stream. ``events`` are already-encoded SSE text blocks, sent one at a time;
-    ``interval`` seconds pass between them; ``drop_after`` cuts the connection after that many."""
+    """A streamed body. ``events`` are already-encoded SSE text blocks (or raw byte pieces of
+    another framing, with its ``content-type`` in ``headers``), sent one at a time;
+    ``interval`` seconds pass between them; ``drop_after`` cuts the connection after that many;
+    ``corrupt_at`` flips the first byte of that piece."""
 
-    events: Iterable[str]
+    events: Iterable[str | bytes]
     headers: Mapping[str, str] = field(default_factory=dict)
     interval: float = 0.0
     drop_after: int | None = None
+    corrupt_at: int | None = None
 
 
 Reply = JSONReply | RawReply | SSEReply
@@ -92,8 +95,9 @@ class Fault:
     ``"slow"`` (wait ``delay`` seconds, then answer normally), ``"stream_error"`` (a stream
     that fails after its first events, as the provider does mid-stream), ``"stream_drop"``
     (a stream whose connection is cut after ``status`` events), ``"stream_slow"`` (a stream
-    whose events come ``delay`` seconds apart). ``provider``, ``path`` (a regex) and ``text``
-    (a string the request body must contain) say which requests it applies to.
+    whose events come ``delay`` seconds apart), ``"stream_corrupt"`` (a stream whose piece
+    number ``status`` arrives with a damaged byte). ``provider``, ``path`` (a regex) and
+    ``text`` (a string the request body must contain) say which requests it applies to.
     """
 
     kind: str
@@ -116,10 +120,12 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     client_port: int
+    raw_body: bytes = b""
 
 
 ROUTES: list[Route] = []
 ERROR_BODIES: dict[str, Callable[[int, str], tuple[Any, dict[str, str]]]] = {}
+GATES: dict[str, Callable[[Exchange], Reply | None]] = {}
 
 
 def route(provider: str, method: str, pattern: str) -> Callable[[Handler], Handler]:
@@ -128,6 +134,18 @@ def route(provider: str, method: str, pattern: str) -> Callable[[Handler], Handl
     def register(handler: Handler) -> Handler:
         ROUTES.append(Route(provider, method, re.compile(pattern), handler))
         return handler
+
+    return register
+
+
+def gate(provider: str) -> Callable[[Callable[[Exchange], Reply | None]], Any]:
+    """Register ``provider``'s front-end check (authentication): it runs on every request
+    before scripted faults, as a real front end refuses a bad signature before anything else.
+    It returns a refusal, or ``None`` to let the request through."""
+
+    def register(fn: Callable[[Exchange], Reply | None]) -> Any:
+        GATES[provider] = fn
+        return fn
 
     return register
 
@@ -155,7 +173,7 @@ def sse(data: Any, event: str | None = None) -> str:
 
 
 # The emulator modules; importing one registers its routes and error bodies.
-PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate")
+PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate", "bedrock")
 
 
 def _load_providers() -> None:
@@ -196,6 +214,7 @@ class Emulator:
         "cohere": "",
         "replicate": "/v1",
         "openrouter": "/api/v1",
+        "bedrock": "",
     }
 
     def __init__(self, *, api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0,
@@ -283,6 +302,10 @@ class Emulator:
         """Send the next stream's events ``interval`` seconds apart."""
         self._add(Fault("stream_slow", delay=interval, times=times, provider=provider))
 
+    def corrupt_stream(self, *, at: int = 2, times: int = 1, provider: str | None = None) -> None:
+        """Damage one byte of the next stream: the first of its piece number ``at``."""
+        self._add(Fault("stream_corrupt", status=at, times=times, provider=provider))
+
     def stream_error(self, *, status: int = 529, times: int = 1, provider: str | None = None) -> None:
         """Fail the next stream after its first events, the way the provider does mid-stream."""
         self._add(Fault("stream_error", status=status, times=times, provider=provider))
@@ -367,22 +390,31 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             with emulator._lock:
                 emulator.requests.append(
                     RecordedRequest(target.provider, self.command, url.path, query, headers, body,
-                                    self.client_address[1])
+                                    self.client_address[1], raw)
                 )
                 emulator.in_flight += 1
                 emulator.peak_in_flight = max(emulator.peak_in_flight, emulator.in_flight)
+            exchange = Exchange(self.command, url.path, query, headers, body, raw, match,
+                                emulator, self.client_address[1])
             try:
-                self._answer(target, match, url.path, query, headers, body, raw)
+                self._answer(target, exchange)
             finally:
                 with emulator._lock:
                     emulator.in_flight -= 1
 
-        def _answer(self, target: Route, match: "re.Match[str]", path: str, query: dict[str, str],
-                    headers: dict[str, str], body: Any, raw: bytes) -> None:
+        def _answer(self, target: Route, exchange: Exchange) -> None:
+            path, raw = exchange.path, exchange.raw_body
+            check = GATES.get(target.provider)
+            refused = check(exchange) if check is not None else None
+            if refused is not None:
+                self._reply(refused)
+                return
+            # A request's faults are taken when it arrives: one still sleeping must not take
+            # faults scripted after it (by a later test).
             slow = emulator.take_fault(target.provider, path, ("slow",), raw)
+            fault = emulator.take_fault(target.provider, path, ("status", "drop", "malformed"), raw)
             if slow is not None:
                 time.sleep(slow.delay)
-            fault = emulator.take_fault(target.provider, path, ("status", "drop", "malformed"), raw)
             if fault is not None and fault.kind == "drop":
                 self._drop()
                 return
@@ -398,8 +430,6 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 reply.headers = {**reply.headers, **fault.headers}
                 self._reply(reply)
                 return
-            exchange = Exchange(self.command, path, query, headers, body, raw, match,
-                                emulator, self.client_address[1])
             reply = target.handler(exchange)
             if isinstance(reply, SSEReply):
                 cut = emulator.take_fault(target.provider, path, ("stream_drop",))
@@ -408,6 +438,9 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 pace = emulator.take_fault(target.provider, path, ("stream_slow",))
                 if pace is not None:
                     reply.interval = pace.delay
+                damage = emulator.take_fault(target.provider, path, ("stream_corrupt",))
+                if damage is not None:
+                    reply.corrupt_at = damage.status
             self._reply(reply)
 
         def _drop(self) -> None:
@@ -453,7 +486,9 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                         return
                     if i and reply.interval:
                         time.sleep(reply.interval)
-                    data = event.encode()
+                    data = event.encode() if isinstance(event, str) else event
+                    if i == reply.corrupt_at and data:
+                        data = bytes([data[0] ^ 0xFF]) + data[1:]
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")

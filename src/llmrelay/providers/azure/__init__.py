@@ -32,4 +32,5 @@ ADAPTER = Adapter(
     native_n=True,
     settings_env={"api_version": "AZURE_API_VERSION"},
     embeddings=EMBEDDINGS,
+    secret_options=("azure_ad_token",),
 )
