@@ -32,7 +32,7 @@ from .types import attach_meta
 from .validation import validate_call_options
 
 if TYPE_CHECKING:
-    from .providers.base import EmbeddingAdapter
+    from .providers.base import Adapter, EmbeddingAdapter
     from .scope import CallScope
     from .transport import TimeoutTypes
 
@@ -156,21 +156,36 @@ def prepare_embedding(model: str, input: Any, params: dict[str, Any],
     fmt = params.pop("encoding_format", None)
     fitted = apply_capabilities(family, params, drop_params=own["drop_params"],
                                 provider=provider, model=provider_model)
+    settings = _settings(adapter, options, own, provider_model)
+    ctx = CallContext(provider, provider_model, {"model": provider_model}, settings)
+    batches = _split(adapter, endpoint, family, ctx, inputs, fitted, fmt, own)
+    shown = {**params, **({"encoding_format": fmt} if fmt is not None else {})}
+    return EmbeddingCall(model, provider, provider_model, settings.base_url, inputs, shown,
+                         dict(settings.extra_body), batches)
+
+
+def _settings(adapter: "Adapter", options: dict[str, Any], own: dict[str, Any],
+              model: str) -> ProviderSettings:
     try:
-        settings = ProviderSettings.resolve(
+        return ProviderSettings.resolve(
             adapter, api_key=own["api_key"], api_base=own["api_base"], options=options,
             extra_headers=own["extra_headers"], extra_body=own["extra_body"],
             drop_params=own["drop_params"],
         )
     except APIError as exc:
-        exc.model = exc.model or provider_model
+        exc.model = exc.model or model
         raise
+
+
+def _split(adapter: "Adapter", endpoint: "EmbeddingAdapter", family: EmbeddingFamily,
+           ctx: CallContext, inputs: list[Any], fitted: dict[str, Any], fmt: str | None,
+           own: dict[str, Any]) -> list[Batch]:
+    """One ``Batch`` per ``family.batch_limit`` inputs, all under one ``force_timeout``."""
     deadline = deadline_of(own["force_timeout"])
-    ctx = CallContext(provider, provider_model, {"model": provider_model}, settings)
     limit = family.batch_limit
     batches = []
     for start in range(0, len(inputs), limit):
-        wire: EmbeddingRequest = {"model": provider_model, "input": inputs[start:start + limit],
+        wire: EmbeddingRequest = {"model": ctx.model, "input": inputs[start:start + limit],
                                   **fitted}  # type: ignore[typeddict-item]
         asked = wire
         if fmt is not None:
@@ -179,14 +194,12 @@ def prepare_embedding(model: str, input: Any, params: dict[str, Any],
             asked = {**wire, "encoding_format": fmt}
             if family.native_base64:
                 wire = asked
-        request = _build(endpoint.build_request, wire, settings, provider, provider_model)
+        request = _build(endpoint.build_request, wire, ctx.settings, ctx.provider, ctx.model)
         call = new_call(adapter, ctx, request, timeout=own["timeout"], deadline=deadline,
                         num_retries=own["num_retries"], logger_fn=own["logger_fn"],
                         verbose=own["verbose"])
         batches.append(Batch(call, asked, endpoint.parse_response))
-    shown = {**params, **({"encoding_format": fmt} if fmt is not None else {})}
-    return EmbeddingCall(model, provider, provider_model, settings.base_url, inputs, shown,
-                         dict(settings.extra_body), batches)
+    return batches
 
 
 def _build(build: Callable[[EmbeddingRequest, ProviderSettings], HTTPRequest],
