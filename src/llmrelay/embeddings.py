@@ -224,9 +224,7 @@ def merge(results: Sequence[EmbeddingResponse]) -> EmbeddingResponse:
     usages = [r.usage for r in results if r.usage is not None]
     usage = EmbeddingUsage(prompt_tokens=sum(u.prompt_tokens for u in usages),
                            total_tokens=sum(u.total_tokens for u in usages)) if usages else None
-    first = results[0]
-    return embedding_response({**(first.__pydantic_extra__ or {}), "model": first.model,
-                               "data": data, "usage": usage})
+    return embedding_response({"model": results[0].model, "data": data, "usage": usage})
 
 
 # ---- sync -----------------------------------------------------------------------------------

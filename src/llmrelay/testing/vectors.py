@@ -13,7 +13,7 @@ import math
 import random
 from array import array
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 from ..embedding_types import base64_of
 from .generation import count_tokens
@@ -54,16 +54,21 @@ def json_vectors(inputs: list[Any], dims: int, encoding: str = "float") -> str:
     return "[" + ",".join(encoded(input_key(v), dims, encoding) for v in inputs) + "]"
 
 
+def prompt_usage(tokens: int) -> dict[str, Any]:
+    return {"prompt_tokens": tokens, "total_tokens": tokens}
+
+
 def openai_list(inputs: list[Any], model: str, dims: int, encoding: str,
-                extra: dict[str, Any] | None = None) -> bytes:
-    """An OpenAI ``list`` of embeddings as JSON bytes (usage counts every input's tokens)."""
+                extra: dict[str, Any] | None = None,
+                usage: Callable[[int], dict[str, Any]] = prompt_usage) -> bytes:
+    """An OpenAI ``list`` of embeddings as JSON bytes; ``usage`` words the tokens of every
+    input (OpenAI's ``prompt_tokens`` / ``total_tokens`` by default)."""
     tokens = sum(input_tokens(i) for i in inputs)
     items = ",".join(
         f'{{"object":"embedding","index":{i},"embedding":{encoded(input_key(v), dims, encoding)}}}'
         for i, v in enumerate(inputs)
     )
-    tail = json.dumps({"model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-                       **(extra or {})})
+    tail = json.dumps({"model": model, "usage": usage(tokens), **(extra or {})})
     return f'{{"object":"list","data":[{items}],{tail[1:]}'.encode()
 
 

@@ -16,6 +16,9 @@ from ..base import EmbeddingAdapter, HTTPRequest
 from .capabilities import EMBEDDING_FAMILIES
 from .request import openai_headers
 
+# The keys of OpenAI's answer; others are dropped so that every provider's answer dumps alike.
+SHAPE = frozenset({"object", "data", "model", "usage"})
+
 
 def embeddings_body(request: EmbeddingRequest) -> dict[str, Any]:
     """The wire body: every set field (provider extras included), in OpenAI's shape."""
@@ -33,7 +36,8 @@ def build_request(request: EmbeddingRequest, settings: ProviderSettings) -> HTTP
 
 
 def parse_response(body: Any, request: EmbeddingRequest) -> EmbeddingResponse:
-    """An OpenAI-shaped list, put in input order, its vectors in the format asked for.
+    """An OpenAI-shaped list (OpenAI's keys only), put in input order, its vectors in the
+    format asked for.
 
     Servers that answer floats to a ``base64`` request (because llmrelay asked them for floats)
     get their vectors encoded here; a body already in order with nothing to encode is taken
@@ -51,8 +55,10 @@ def parse_response(body: Any, request: EmbeddingRequest) -> EmbeddingResponse:
         data = [{**item, "embedding": _encoded(item["embedding"]) if encode else item["embedding"]}
                 for item in items]
         body = {**body, "data": data}
-    if not body.get("model"):
-        body = {**body, "model": request["model"]}
+    if not body.get("model") or not SHAPE.issuperset(body):
+        # OpenAI's keys only (Mistral adds an ``id``); the request's model where none is named.
+        body = {"object": "list", "data": body["data"],
+                "model": body.get("model") or request["model"], "usage": body.get("usage")}
     return embedding_response(body)
 
 
