@@ -23,6 +23,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "cohere": ("cohere/command-r-plus-08-2024", "COHERE_API_KEY"),
     "replicate": ("replicate/meta/meta-llama-3-8b-instruct", "REPLICATE_API_TOKEN"),
     "openrouter": ("openrouter/openai/gpt-4o-mini", "OPENROUTER_API_KEY"),
+    "gemini": ("gemini/gemini-2.5-flash", "GEMINI_API_KEY"),
 }
 MESSAGES = [
     {"role": "system", "content": "Be brief."},

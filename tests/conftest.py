@@ -37,7 +37,7 @@ def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AZURE_API_VERSION", "ANTHROPIC_API_KEY", "ANTHROPIC_API_BASE", "COHERE_API_KEY",
         "CO_API_KEY", "COHERE_API_BASE", "REPLICATE_API_TOKEN", "REPLICATE_API_KEY",
         "REPLICATE_API_BASE", "OPENROUTER_API_KEY", "OPENROUTER_API_BASE", "OR_SITE_URL",
-        "OR_APP_NAME",
+        "OR_APP_NAME", "GEMINI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_BASE",
     ):
         monkeypatch.delenv(var, raising=False)
 

@@ -132,7 +132,7 @@ def _open_stream(call: Call, response: "Response",
 def _iter_chunks(call: Call, response: "Response",
                  cancel: HTTPRequest | None = None) -> "Iterator[ModelResponseChunk]":
     translator = call.adapter.stream_translator(call.ctx)
-    decoder = SSEDecoder()
+    decoder = (call.adapter.stream_decoder or SSEDecoder)()
     event = None
     complete = False
     try:
@@ -230,7 +230,7 @@ async def _aopen_stream(call: Call, response: "AsyncResponse",
 async def _aiter_chunks(call: Call, response: "AsyncResponse",
                         cancel: HTTPRequest | None = None) -> "AsyncGenerator[ModelResponseChunk, None]":
     translator = call.adapter.stream_translator(call.ctx)
-    decoder = SSEDecoder()
+    decoder = (call.adapter.stream_decoder or SSEDecoder)()
     event = None
     complete = False
     try:

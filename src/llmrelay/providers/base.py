@@ -64,6 +64,14 @@ class CallContext:
 Step = Union["ModelResponse", FollowUp]
 
 
+class StreamDecoder(Protocol):
+    """Turns a streamed body's bytes into events; ``SSEDecoder`` unless the adapter says else."""
+
+    def feed(self, chunk: bytes) -> "list[ServerSentEvent]": ...
+
+    def flush(self) -> "list[ServerSentEvent]": ...
+
+
 class StreamTranslator(Protocol):
     """Turns a provider's SSE events into OpenAI chunks; keeps the state a stream needs."""
 
@@ -78,7 +86,8 @@ class Adapter:
 
     ``build_request`` and the parsers are pure functions; ``families`` is the capability table
     (first matching family wins); ``native_n`` says the provider answers ``n > 1`` itself;
-    ``settings_env`` names the env vars of provider options (``{"api_version": "AZURE_API_VERSION"}``).
+    ``settings_env`` names the env vars of provider options (``{"api_version": "AZURE_API_VERSION"}``);
+    ``stream_decoder`` makes the decoder of a streamed body (``None``: plain SSE).
     """
 
     name: str
@@ -92,3 +101,4 @@ class Adapter:
     families: tuple["ModelFamily", ...] = ()
     native_n: bool = False
     settings_env: Mapping[str, str] = field(default_factory=dict)
+    stream_decoder: Callable[[], StreamDecoder] | None = None

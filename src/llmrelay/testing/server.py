@@ -151,7 +151,7 @@ def sse(data: Any, event: str | None = None) -> str:
 
 
 # The emulator modules; importing one registers its routes and error bodies.
-PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate")
+PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate", "gemini")
 
 
 def _load_providers() -> None:
@@ -192,6 +192,7 @@ class Emulator:
         "cohere": "",
         "replicate": "/v1",
         "openrouter": "/api/v1",
+        "gemini": "",
     }
 
     def __init__(self, *, api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0,
