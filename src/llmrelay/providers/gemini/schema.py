@@ -149,6 +149,10 @@ def to_openapi(node: Any) -> Any:
         elif key == "format":
             if value in FORMATS.get(out.get("type", ""), ()):
                 out["format"] = value
+        elif key == "default" and value is None:
+            continue  # "no default" is what leaving it out says (the SDK never sends null)
+        elif key == "default" and value is None:
+            continue  # "no default" is what leaving it out says (the SDK never sends null)
         elif key == "required" and isinstance(value, list):
             names = set((node.get("properties") or {}).keys())
             out["required"] = [r for r in value if r in names] if names else list(value)
@@ -156,7 +160,9 @@ def to_openapi(node: Any) -> Any:
             out[key] = value
     if "example" not in out and isinstance(node.get("examples"), list) and node["examples"]:
         out["example"] = node["examples"][0]
-    if "enum" in out and out.get("type") not in (None, "STRING"):
+    if "enum" in out and "type" not in out and "anyOf" not in out:
+        out["type"] = "STRING"  # enum values are strings in this subset
+    if "enum" in out and out.get("type") != "STRING":
         out["format"] = "enum"  # a non-string enum is marked so (google.genai.types.Schema.enum)
     if nullable:
         out["nullable"] = True
