@@ -199,6 +199,8 @@ def answer(body: dict[str, Any], model: str) -> dict[str, Any]:
                              "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}]}
     if thought:
         usage["thoughtsTokenCount"] = count_tokens(thought)
+    if model.startswith("gemini-2.0"):  # 2.0 breaks the answer's count down too
+        usage["candidatesTokensDetails"] = [{"modality": "TEXT", "tokenCount": output}]
     return {"candidates": candidates, "usageMetadata": usage, "modelVersion": model,
             "responseId": base64.urlsafe_b64encode(bytes.fromhex(digest(contents, model)[:34])).decode()[:23]}
 
