@@ -1,5 +1,5 @@
 """Gemini API emulator (``POST /v1beta/models/{model}:generateContent`` and
-``:streamGenerateContent``).
+``:streamGenerateContent``; also under ``/v1``, where google-genai 3 sends by default).
 
 Shapes follow shared/recorded/gemini: camelCase bodies with ``responseId``, ``modelVersion`` and
 ``usageMetadata`` (thoughts counted apart), ``index`` on candidates from Gemini 2.5 on,
@@ -98,7 +98,7 @@ def known_model(model: str) -> bool:
     return model.startswith(("gemini-", "gemma-", "learnlm-")) and not model.startswith("gemini-missing")
 
 
-def check_request(ex: Exchange, model: str, method: str) -> Reply | None:
+def check_request(ex: Exchange, model: str, method: str, version: str) -> Reply | None:
     """Key, body parse, model, then the conversation, in the order the API checks them."""
     key = ex.headers.get("x-goog-api-key") or ex.query.get("key")
     if not key:
@@ -112,7 +112,7 @@ def check_request(ex: Exchange, model: str, method: str) -> Reply | None:
     if problems:
         return refuse(400, "\n".join(f"Invalid JSON payload received. {p}" for p in problems))
     if not known_model(model):
-        return refuse(404, f"models/{model} is not found for API version v1beta, or is not "
+        return refuse(404, f"models/{model} is not found for API version {version}, or is not "
                            f"supported for {method}. Call ListModels to see the list of available "
                            "models and their supported methods.")
     contents = camel_get(body, "contents")
@@ -306,10 +306,11 @@ def stream_reply(ex: Exchange, response: dict[str, Any]) -> Reply:
     return SSEReply(events, {"content-type": "text/event-stream"})
 
 
-@route("gemini", "POST", r"/v1beta/models/(?P<model>[^/:]+):(?P<method>generateContent|streamGenerateContent)")
+@route("gemini", "POST", r"/(?P<version>v1beta|v1|v1alpha)/models/(?P<model>[^/:]+):"
+                         r"(?P<method>generateContent|streamGenerateContent)")
 def generate(ex: Exchange) -> Reply:
     model, method = ex.match.group("model"), ex.match.group("method")
-    refused = check_request(ex, model, method)
+    refused = check_request(ex, model, method, ex.match.group("version"))
     if refused is not None:
         return refused
     response = answer(ex.body, model)

@@ -65,5 +65,5 @@ def test_an_unfinished_error_is_handed_over_at_the_end() -> None:
 
 
 def test_braces_inside_data_lines_are_not_raw_json() -> None:
-    data = 'data: {"a": "x\\n{y"}\r\n\r\n'.encode()
+    data = b'data: {"a": "x\\n{y"}\r\n\r\n'
     assert [e.data for e in decode(data, [9])] == ['{"a": "x\\n{y"}']
