@@ -6,8 +6,8 @@ It starts its own nginx (config from bench/nginx.conf, in a temp dir, on a free 
 fixed bodies, then measures in pairs, alternating, so that machine noise hits both sides alike:
 import time against httpx, sync per-call latency and a 50-chunk stream against raw httpx, async
 throughput at concurrency 100 against raw aiohttp and raw httpx, and memory and open connections
-over 10,000 sequential calls and across two ``asyncio.run``. Anthropic and Cohere are measured
-too when their adapters import. ``--profile`` adds cProfile listings of the sync hot paths.
+over 10,000 sequential calls and across two ``asyncio.run``. Anthropic, Cohere and Gemini are
+measured too when their adapters import. ``--profile`` adds cProfile listings of the sync hot paths.
 Exit status: 0 when every target passes, 1 when one is missed, 2 when nginx is not installed.
 """
 
@@ -138,12 +138,33 @@ def cohere_bodies() -> tuple[Any, str]:
     return body, _sse(events)
 
 
+def gemini_bodies() -> tuple[Any, str]:
+    head = {"modelVersion": "gemini-2.5-flash", "responseId": "bench0000000000000000000"}
+    usage = {"promptTokenCount": 14, "candidatesTokenCount": CHUNKS, "thoughtsTokenCount": 20,
+             "totalTokenCount": 14 + CHUNKS + 20,
+             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 14}]}
+    early = {"promptTokenCount": 14, "totalTokenCount": 14,
+             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 14}]}
+    body = {"candidates": [{"content": {"parts": [{"text": "".join(WORDS).strip()}], "role": "model"},
+                            "finishReason": "STOP", "index": 0}], "usageMetadata": usage, **head}
+    events = []
+    for i, word in enumerate(WORDS):
+        last = i == CHUNKS - 1
+        candidate: dict[str, Any] = {"content": {"parts": [{"text": word}], "role": "model"}, "index": 0}
+        if last:
+            candidate["finishReason"] = "STOP"
+        events.append({"candidates": [candidate], "usageMetadata": usage if last else early, **head})
+    # Gemini separates events with CRLF and sends no terminator.
+    return body, "".join("data: " + json.dumps(e, separators=(",", ":")) + "\r\n\r\n" for e in events)
+
+
 # name -> (module that must import, model string, bodies)
 PROVIDERS: dict[str, tuple[str, str, Callable[[], tuple[Any, str]]]] = {
     "openai": ("llmrelay.providers.openai", "gpt-4o-mini", openai_bodies),
     "anthropic": ("llmrelay.providers.anthropic", "anthropic/claude-3-5-haiku-20241022",
                   anthropic_bodies),
     "cohere": ("llmrelay.providers.cohere", "cohere/command-r-plus", cohere_bodies),
+    "gemini": ("llmrelay.providers.gemini", "gemini/gemini-2.5-flash", gemini_bodies),
 }
 
 

@@ -67,3 +67,25 @@ def test_an_unfinished_error_is_handed_over_at_the_end() -> None:
 def test_braces_inside_data_lines_are_not_raw_json() -> None:
     data = b'data: {"a": "x\\n{y"}\r\n\r\n'
     assert [e.data for e in decode(data, [9])] == ['{"a": "x\\n{y"}']
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_other_framings_go_through_the_general_decoder(seed: int) -> None:
+    """LF framing (a proxy), comments, ``data:`` without a space, multi-line data: all read as
+    the SSE rules say, at any boundary."""
+    blocks = ["data: " + json.dumps(EVENTS[0]), ": keep-alive", "data:" + json.dumps(EVENTS[1]),
+              "data: " + json.dumps(EVENTS[2])[:20] + "\ndata: " + json.dumps(EVENTS[2])[20:]]
+    for sep in ("\r\n\r\n", "\n\n"):
+        text = sep.join(blocks) + sep
+        data = text.encode()
+        reference = SSEDecoder()
+        expected = [e.data for e in reference.feed(data) + reference.flush()]
+        rng = random.Random(seed)
+        cuts = sorted(rng.sample(range(1, len(data)), rng.randint(1, 12)))
+        assert [e.data for e in decode(data, cuts)] == expected
+        assert len(expected) == 3
+
+
+def test_a_body_without_a_final_blank_line_is_flushed() -> None:
+    data = ("data: " + json.dumps(EVENTS[0]) + "\r\n\r\ndata: " + json.dumps(EVENTS[1])).encode()
+    assert [json.loads(e.data) for e in decode(data, [30])] == EVENTS[:2]

@@ -11,6 +11,7 @@ framing; ``GeminiStreamDecoder`` hands that to the translator as an event of its
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -34,10 +35,12 @@ from .response import (
 
 _validate_chunk = ModelResponseChunk.__pydantic_validator__.validate_python
 _raw_json = json.JSONDecoder()
+_RAW_START = re.compile(rb"\n[\[{]")
 
 
 class GeminiStreamDecoder:
-    """SSE events, plus each bare JSON value that starts at the beginning of a line."""
+    """SSE events (``SSEDecoder``), plus each bare JSON value that starts at the beginning of a
+    line (Gemini's mid-stream error)."""
 
     __slots__ = ("_line_start", "_raw", "_sse")
 
@@ -69,8 +72,8 @@ class GeminiStreamDecoder:
     def _raw_start(self, chunk: bytes) -> int:
         if self._line_start and chunk[:1] in (b"{", b"["):
             return 0
-        starts = [i + 1 for i in (chunk.find(b"\n{"), chunk.find(b"\n[")) if i >= 0]
-        return min(starts) if starts else -1
+        match = _RAW_START.search(chunk)  # one regex pass: bytes.find is slow on JSON's many "{"
+        return match.start() + 1 if match else -1
 
     def _take_raw(self) -> list[ServerSentEvent]:
         """The raw JSON value once it is complete; what follows it is read as SSE again."""
@@ -110,25 +113,31 @@ class GeminiStreamTranslator:
         if not event.data:
             return []
         data = from_json(event.data)
-        if isinstance(data, list) and len(data) == 1:
-            data = data[0]
-        if not isinstance(data, dict):
-            raise APIError("gemini sent a stream event that is not a JSON object", response=event.data)
-        if isinstance(data.get("error"), dict):
+        if type(data) is not dict:
+            if isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict):
+                data = data[0]  # the JSON-array form
+            else:
+                raise APIError("gemini sent a stream event that is not a JSON object", response=event.data)
+        if "error" in data and isinstance(data["error"], dict):
             raise stream_error(data, self._ctx)
         if not self._id:
             self._id = response_id(data)
             self._model = data.get("modelVersion") or self._model
-        if data.get("usageMetadata"):
-            self._usage = data["usageMetadata"]
-        candidates = data.get("candidates") or []
-        out: list[ModelResponseChunk] = []
-        for position, candidate in enumerate(candidates):
-            out += self._candidate(candidate, position)
-        if not candidates and (data.get("promptFeedback") or {}).get("blockReason"):
+        usage = data.get("usageMetadata")
+        if usage:
+            self._usage = usage
+        candidates = data.get("candidates")
+        if candidates:
+            if len(candidates) == 1:
+                return self._candidate(candidates[0], 0)
+            out: list[ModelResponseChunk] = []
+            for position, candidate in enumerate(candidates):
+                out += self._candidate(candidate, position)
+            return out
+        if (data.get("promptFeedback") or {}).get("blockReason"):
             self._blocked = True
-            out.append(self._chunk(0, {"role": "assistant"}, "content_filter"))
-        return out
+            return [self._chunk(0, {"role": "assistant"}, "content_filter")]
+        return []
 
     def finish(self) -> list[ModelResponseChunk]:
         if not self._blocked and (not self._candidates
@@ -146,32 +155,39 @@ class GeminiStreamTranslator:
         if state is None:
             state = self._candidates[index] = Candidate()
         out = []
-        logprobs = logprobs_of(candidate.get("logprobsResult"))  # rides on the event's first chunk
-        for part in (candidate.get("content") or {}).get("parts") or []:
+        logprobs = candidate.get("logprobsResult")  # rides on the event's first chunk
+        if logprobs is not None:
+            logprobs = logprobs_of(logprobs)
+        content = candidate.get("content")
+        for part in (content.get("parts") or () if content else ()):
             delta = self._delta(part, index, state)
             if delta:
                 if not state.started:
                     delta, state.started = {"role": "assistant", **delta}, True
                 out.append(self._chunk(index, delta, logprobs=logprobs))
                 logprobs = None
-        finish = finish_reason(candidate.get("finishReason"), has_calls=bool(state.calls),
-                               legacy=self._legacy)
+        reason = candidate.get("finishReason")
+        if reason is None:
+            return out
+        finish = finish_reason(reason, has_calls=bool(state.calls), legacy=self._legacy)
         if finish and not state.finished:
             state.finished = True
             out.append(self._chunk(index, {} if state.started else {"role": "assistant"}, finish))
         return out
 
     def _delta(self, part: dict[str, Any], index: int, state: Candidate) -> dict[str, Any] | None:
+        text = part.get("text")
+        if text is not None:
+            if not text or type(text) is not str:
+                return None
+            return {"reasoning_content": text} if part.get("thought") else {"content": text}
         if "functionCall" in part:
             call = tool_call(part, self._id, index, state.calls)
             state.calls += 1
             if self._legacy:  # a legacy function_call holds one call; later ones have no slot
                 return {"function_call": call["function"]} if state.calls == 1 else None
             return {"tool_calls": [{"index": state.calls - 1, **call}]}
-        text = part.get("text")
-        if not isinstance(text, str) or not text:
-            return None
-        return {"reasoning_content": text} if part.get("thought") else {"content": text}
+        return None
 
     def _chunk(self, index: int, delta: dict[str, Any], finish: str | None = None,
                logprobs: Any = None) -> ModelResponseChunk:
