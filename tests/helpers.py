@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import llmrelay
 
 if TYPE_CHECKING:
+    from llmrelay.call import Call
     from llmrelay.testing import Emulator
 
 MESSAGES = [{"role": "user", "content": "Hi there"}]
@@ -38,6 +39,14 @@ async def acall(mode: str, **kwargs: Any) -> Any:
     if kwargs.get("stream"):
         return [chunk async for chunk in result]
     return result
+
+
+def visible(call: "Call", chunks: list[Any]) -> list[Any]:
+    """The chunks a caller sees: the core hides the usage-only chunk it asked for on its own
+    (to price the call) when the caller did not (``api._keep_usage``)."""
+    from llmrelay.api import _keep_usage
+
+    return [c for c in chunks if c.usage is None or _keep_usage(call, c)]
 
 
 def at(emulator: "Emulator", provider: str) -> dict[str, Any]:

@@ -22,18 +22,28 @@ from .exceptions import (
     RateLimitError,
     ServiceUnavailableError,
     Timeout,
+    UnknownModelError,
     UnsupportedParamsError,
 )
 
 if TYPE_CHECKING:
     from .api import acompletion, completion
     from .chunks import stream_chunk_builder
+    from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
     from .types import Message, ModelResponse, ModelResponseChunk, Usage
 
 __version__ = "0.1.0"
+
+# Callbacks for every call in this process (API.md "Callbacks"): objects with ``on_success``
+# and/or ``on_failure``. A plain list, read at the start of each call.
+callbacks: list[Any] = []
+
+# The response cache (API.md "Caching"): a ``llmrelay.Cache`` or ``None`` (off). A plain
+# attribute, read once at the start of each call.
+cache: Any = None
 
 _LAZY = {
     "completion": "api",
@@ -49,6 +59,11 @@ _LAZY = {
     "ModelResponseChunk": "types",
     "Message": "types",
     "Usage": "types",
+    "completion_cost": "pricing",
+    "model_info": "pricing",
+    "register_model": "pricing",
+    "token_counter": "pricing",
+    "ModelInfo": "pricing",
 }
 
 __all__ = [
@@ -61,6 +76,7 @@ __all__ = [
     "ContextWindowExceededError",
     "InternalServerError",
     "Message",
+    "ModelInfo",
     "ModelResponse",
     "ModelResponseChunk",
     "NotFoundError",
@@ -69,15 +85,22 @@ __all__ = [
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
+    "UnknownModelError",
     "UnsupportedParamsError",
     "Usage",
     "aclose",
     "acompletion",
+    "cache",
+    "callbacks",
     "close",
     "completion",
+    "completion_cost",
     "get_provider",
+    "model_info",
+    "register_model",
     "stream_chunk_builder",
     "supports",
+    "token_counter",
 ]
 
 

@@ -20,13 +20,17 @@ from typing import (
     overload,
 )
 
-from . import transport
+from . import hooks, transport
 from .call import Call, prepare
 from .exceptions import APIConnectionError, APIError, Timeout
 from .fanout import achain_streams, chain_streams, fan_out_count, merge_responses
+from .meta import CallMeta
 from .providers.base import FollowUp, HTTPRequest
 from .registry import get_adapter, get_provider
+from .scope import SCOPE
+from .settle import StreamSettle, call_start, new_meta, settle
 from .streaming import AsyncStream, SSEDecoder, Stream
+from .types import attach_meta
 
 if TYPE_CHECKING:
     from .transport import AsyncResponse, Response, TimeoutTypes
@@ -52,7 +56,10 @@ def _prepare_calls(model: str, messages: Any, params: dict[str, Any], own: dict[
 def _send(call: Call, request: HTTPRequest) -> "Response":
     """One request with retries; returns a 2xx response, raises the contract's error."""
     attempt = 0
+    first = request is call.request
     while True:
+        if first:
+            call.attempts += 1
         call.log.before(request.method, request.url, request.headers, request.json, attempt)
         started = time.perf_counter()
         try:
@@ -67,6 +74,7 @@ def _send(call: Call, request: HTTPRequest) -> "Response":
                     call.log.after(status=response.status, attempt=attempt,
                                    latency=time.perf_counter() - started,
                                    response=response.content.decode("utf-8", "replace") or None)
+                call.response = response
                 return response
             error = call.error_from(response)
             call.log.after(status=response.status, latency=time.perf_counter() - started,
@@ -89,6 +97,7 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
                 return _open_stream(call, response, owned)
             step = call.parse(response)
             if not isinstance(step, FollowUp):
+                call.model, call.usage = step.model, step.usage
                 return step
             cancel = step.cancel or cancel
             if step.state is not None:
@@ -125,6 +134,8 @@ def _open_stream(call: Call, response: "Response",
         first = next(chunks)
     except StopIteration:
         return Stream(iter(()))
+    call.first_chunk_at = time.perf_counter()
+    call.model = first.model
     call.deadline = None  # force_timeout covers a stream until its first chunk
     return Stream(chunks, first)
 
@@ -139,12 +150,18 @@ def _iter_chunks(call: Call, response: "Response",
         for data in response.iter_bytes():
             events = decoder.feed(data)
             for event in events:
-                yield from translator.feed(event)
+                for chunk in translator.feed(event):
+                    if chunk.usage is None or _keep_usage(call, chunk):
+                        yield chunk
             if call.deadline is not None and not events:
                 call.check_deadline()  # only comments or partial events so far
         for event in decoder.flush():
-            yield from translator.feed(event)
-        yield from translator.finish()
+            for chunk in translator.feed(event):
+                if chunk.usage is None or _keep_usage(call, chunk):
+                    yield chunk
+        for chunk in translator.finish():
+            if chunk.usage is None or _keep_usage(call, chunk):
+                yield chunk
         complete = True
     except APIError as exc:
         raise call.enrich(exc) from exc.__cause__
@@ -156,12 +173,22 @@ def _iter_chunks(call: Call, response: "Response",
             _cancel(cancel)
 
 
+def _keep_usage(call: Call, chunk: "ModelResponseChunk") -> bool:
+    """Note a chunk's usage for ``meta``; ``False`` for a usage-only chunk the caller did not
+    ask for (it was requested to price the call)."""
+    call.usage = chunk.usage
+    return bool(chunk.choices) or not call.hide_usage
+
+
 # ---- async ----------------------------------------------------------------------------------
 
 
 async def _asend(call: Call, request: HTTPRequest) -> "AsyncResponse":
     attempt = 0
+    first = request is call.request
     while True:
+        if first:
+            call.attempts += 1
         call.log.before(request.method, request.url, request.headers, request.json, attempt)
         started = time.perf_counter()
         try:
@@ -176,6 +203,7 @@ async def _asend(call: Call, request: HTTPRequest) -> "AsyncResponse":
                     call.log.after(status=response.status, attempt=attempt,
                                    latency=time.perf_counter() - started,
                                    response=response.content.decode("utf-8", "replace") or None)
+                call.response = response
                 return response
             error = call.error_from(response)
             call.log.after(status=response.status, latency=time.perf_counter() - started,
@@ -197,6 +225,7 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
                 return await _aopen_stream(call, response, owned)
             step = call.parse(response)
             if not isinstance(step, FollowUp):
+                call.model, call.usage = step.model, step.usage
                 return step
             cancel = step.cancel or cancel
             if step.state is not None:
@@ -224,6 +253,8 @@ async def _aopen_stream(call: Call, response: "AsyncResponse",
     except StopAsyncIteration:
         await chunks.aclose()
         return AsyncStream(chunks)
+    call.first_chunk_at = time.perf_counter()
+    call.model = first.model
     return AsyncStream(chunks, first)
 
 
@@ -237,12 +268,15 @@ async def _aiter_chunks(call: Call, response: "AsyncResponse",
         async for data in response.aiter_bytes():
             for event in decoder.feed(data):
                 for chunk in translator.feed(event):
-                    yield chunk
+                    if chunk.usage is None or _keep_usage(call, chunk):
+                        yield chunk
         for event in decoder.flush():
             for chunk in translator.feed(event):
-                yield chunk
+                if chunk.usage is None or _keep_usage(call, chunk):
+                    yield chunk
         for chunk in translator.finish():
-            yield chunk
+            if chunk.usage is None or _keep_usage(call, chunk):
+                yield chunk
         complete = True
     except APIError as exc:
         raise call.enrich(exc) from exc.__cause__
@@ -293,6 +327,93 @@ async def _arun_all(calls: list[Call]) -> Any:
     return merge_responses(results)
 
 
+def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any],
+              callbacks: list[Any] | None) -> Any:
+    """Prepare, run, settle ``meta`` and tell the hooks: the whole of ``completion()``."""
+    started = time.perf_counter()
+    scope = SCOPE.get()
+    try:
+        calls = _prepare_calls(model, messages, params, own)
+    except APIError as exc:
+        _report_unprepared(exc, model, callbacks, scope)
+        raise
+    meta = new_meta(calls, model, scope)
+    run = hooks.begin(callbacks, scope, lambda: call_start(
+        "completion", model, calls, messages, params, scope, started))
+    try:
+        result = _run_all(calls)
+    except BaseException as exc:
+        if run is not None:
+            settle(meta, calls, started)
+            run.failure(exc, meta)
+        raise
+    if isinstance(result, Stream):
+        result.meta = meta
+        result._on_end = StreamSettle(meta, calls, started, run)
+        return result
+    settle(meta, calls, started)
+    attach_meta(result, meta)
+    if run is not None:
+        run.success(result, meta)
+    return result
+
+
+async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any],
+                     callbacks: list[Any] | None) -> Any:
+    """The async twin of ``_complete``."""
+    started = time.perf_counter()
+    scope = SCOPE.get()
+    try:
+        calls = _prepare_calls(model, messages, params, own)
+    except APIError as exc:
+        await _areport_unprepared(exc, model, callbacks, scope)
+        raise
+    meta = new_meta(calls, model, scope)
+    run = hooks.begin(callbacks, scope, lambda: call_start(
+        "completion", model, calls, messages, params, scope, started))
+    try:
+        result = await _arun_all(calls)
+    except BaseException as exc:
+        if run is not None:
+            settle(meta, calls, started)
+            await run.afailure(exc, meta)
+        raise
+    if isinstance(result, AsyncStream):
+        result.meta = meta
+        result._on_end = StreamSettle(meta, calls, started, run)
+        return result
+    settle(meta, calls, started)
+    attach_meta(result, meta)
+    if run is not None:
+        await run.asuccess(result, meta)
+    return result
+
+
+def _unprepared_start(model: str, callbacks: list[Any] | None, scope: Any) -> Any:
+    """A call refused before any request (bad input, no key) is still reported as failed."""
+    from .hooks import CallStart
+
+    def start() -> CallStart:
+        now = time.perf_counter()
+        return CallStart("completion", model, "", model, {}, None, False, "", [], scope,
+                         time.time(), now)
+
+    return hooks.begin(callbacks, scope, start)
+
+
+def _report_unprepared(exc: APIError, model: str, callbacks: list[Any] | None, scope: Any) -> None:
+    run = _unprepared_start(model, callbacks, scope)
+    if run is not None:
+        run.failure(exc, CallMeta(exc.provider, exc.model, written=model))
+
+
+async def _areport_unprepared(exc: APIError, model: str, callbacks: list[Any] | None,
+                              scope: Any) -> None:
+    run = _unprepared_start(model, callbacks, scope)
+    if run is not None:
+        await run.afailure(exc, CallMeta(exc.provider, exc.model, written=model))
+
+
 @overload
 def completion(model: str, messages: list[dict[str, Any]], *, stream: Literal[True], **kwargs: Any) -> "Stream[ModelResponseChunk]": ...
 @overload
@@ -335,6 +456,8 @@ def completion(
     drop_params: bool = False,
     extra_headers: dict[str, str] | None = None,
     extra_body: dict[str, Any] | None = None,
+    callbacks: list[Any] | None = None,
+    cache: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> "ModelResponse | Stream[ModelResponseChunk]":
     """Call any provider with an OpenAI Chat Completions request; get OpenAI shapes back.
@@ -359,7 +482,7 @@ def completion(
         "azure": azure, "logger_fn": logger_fn, "verbose": verbose, "num_retries": num_retries,
         "drop_params": drop_params, "extra_headers": extra_headers, "extra_body": extra_body,
     }
-    return _run_all(_prepare_calls(model, messages, params, own))  # type: ignore[no-any-return]
+    return _complete(model, messages, params, own, callbacks)  # type: ignore[no-any-return]
 
 
 @overload
@@ -404,6 +527,8 @@ async def acompletion(
     drop_params: bool = False,
     extra_headers: dict[str, str] | None = None,
     extra_body: dict[str, Any] | None = None,
+    callbacks: list[Any] | None = None,
+    cache: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> "ModelResponse | AsyncStream[ModelResponseChunk]":
     """The awaitable twin of ``completion``; with ``stream=True`` an async iterator of chunks.
@@ -427,4 +552,4 @@ async def acompletion(
         "azure": azure, "logger_fn": logger_fn, "verbose": verbose, "num_retries": num_retries,
         "drop_params": drop_params, "extra_headers": extra_headers, "extra_body": extra_body,
     }
-    return await _arun_all(_prepare_calls(model, messages, params, own))  # type: ignore[no-any-return]
+    return await _acomplete(model, messages, params, own, callbacks)  # type: ignore[no-any-return]

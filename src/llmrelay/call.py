@@ -18,9 +18,10 @@ from .capabilities import apply_capabilities, find_family
 from .config import ProviderSettings
 from .exceptions import APIError, BadRequestError, RateLimitError, Timeout, error_class_for_status
 from .masking import scrub
+from .meta import REQUEST_ID_HEADERS
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
-from .validation import validate_messages, validate_params
+from .validation import validate_call_options, validate_messages, validate_params
 
 if TYPE_CHECKING:
     import httpx
@@ -29,14 +30,22 @@ if TYPE_CHECKING:
     from .streaming import ServerSentEvent
     from .transport import AsyncResponse, Response, TimeoutTypes
     from .types import ChatRequest
+    from .usage import Usage
 
-REQUEST_ID_HEADERS = ("request-id", "x-request-id", "apim-request-id", "x-generation-id")
 
 
 @dataclass
 class Call:
     """A call in flight. ``deadline`` is ``force_timeout`` as a ``time.monotonic()`` instant;
-    ``ctx`` moves on when a ``FollowUp`` carries state."""
+    ``ctx`` moves on when a ``FollowUp`` carries state.
+
+    What the answer said, for ``resp.meta``: ``attempts`` (sends of the first request, retries
+    included), ``response`` (the last successful HTTP response, for its request id header),
+    ``model`` and ``usage`` as the provider reported them, ``first_chunk_at``
+    (``perf_counter()`` when a stream's first chunk arrived). ``hide_usage``: the caller did not
+    ask for a stream's usage chunk, but it was requested to price the call; it is kept here
+    and not shown.
+    """
 
     adapter: "Adapter"
     ctx: CallContext
@@ -46,6 +55,12 @@ class Call:
     num_retries: int
     log: CallLog
     stream: bool
+    hide_usage: bool = False
+    attempts: int = 0
+    response: Any = None
+    model: str | None = None
+    usage: "Usage | None" = None
+    first_chunk_at: float | None = None
 
     @property
     def provider(self) -> str:
@@ -196,6 +211,7 @@ def prepare(
     """Validate, route and translate a call; nothing is sent yet."""
     validate_messages(messages)
     validate_params(params)
+    validate_call_options(timeout, force_timeout, num_retries)
     provider, provider_model = get_provider(model, azure=azure)
     adapter = get_adapter(provider)
     settings = ProviderSettings.resolve(
@@ -210,6 +226,13 @@ def prepare(
         drop_params=drop_params,
     )
     family = find_family(adapter.families, provider_model)
+    hide_usage = False
+    if params.get("stream") and family.supports("stream_options"):
+        options = params.get("stream_options") or {}
+        if not options.get("include_usage"):
+            # Usage prices the call (resp.meta); the caller who did not ask never sees it.
+            params = {**params, "stream_options": {**options, "include_usage": True}}
+            hide_usage = True
     fitted = apply_capabilities(
         family, params, drop_params=drop_params, provider=provider, model=provider_model
     )
@@ -240,4 +263,5 @@ def prepare(
         num_retries=2 if num_retries is None else max(num_retries, 0),
         log=CallLog(logger_fn, verbose, secrets, provider, provider_model),
         stream=bool(params.get("stream")),
+        hide_usage=hide_usage,
     )

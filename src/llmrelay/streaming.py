@@ -6,11 +6,13 @@ async loops differ only in how they wait for bytes.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Generic, Iterator, NamedTuple, TypeVar
+from typing import Any, AsyncIterator, Generic, Iterator, NamedTuple, Protocol, TypeVar
+
+from .meta import CallMeta
 
 T = TypeVar("T")
 
-__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent", "Stream"]
+__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent", "Stream", "StreamEnd"]
 
 
 class ServerSentEvent(NamedTuple):
@@ -102,19 +104,33 @@ class SSEDecoder:
 _NOTHING: Any = object()
 
 
+class StreamEnd(Protocol):
+    """Told once how a stream ended: ``"complete"``, ``"closed"`` (before its end), ``"failed"``
+    (with the error) or ``"collected"`` (garbage-collected unfinished; from a finalizer, so it
+    must not run user code inline)."""
+
+    def end(self, how: str, error: BaseException | None) -> None: ...
+
+    async def aend(self, how: str, error: BaseException | None) -> None: ...
+
+
 class Stream(Generic[T]):
     """An iterator of chunks that owns an HTTP response.
 
     The connection goes back to the pool when the stream is exhausted, closed (``close()`` or
-    ``with``), or garbage-collected.
+    ``with``), or garbage-collected. ``meta`` is the call's metadata, complete once the stream
+    has ended or been closed.
 
     >>> for chunk in llmrelay.completion(model="gpt-4o-mini", messages=msgs, stream=True):
     ...     print(chunk.choices[0].delta.content or "", end="")
     """
 
-    def __init__(self, iterator: Iterator[T], first: T = _NOTHING) -> None:
+    def __init__(self, iterator: Iterator[T], first: T = _NOTHING, *, meta: CallMeta | None = None,
+                 on_end: StreamEnd | None = None) -> None:
         self._iterator = iterator
         self._first = first  # read ahead when the stream was opened
+        self.meta = meta if meta is not None else CallMeta()
+        self._on_end = on_end
 
     def __iter__(self) -> Iterator[T]:
         return self
@@ -123,13 +139,26 @@ class Stream(Generic[T]):
         if self._first is not _NOTHING:
             first, self._first = self._first, _NOTHING
             return first
-        return next(self._iterator)
+        try:
+            return next(self._iterator)
+        except StopIteration:
+            self._end("complete", None)
+            raise
+        except BaseException as exc:
+            self._end("failed", exc)
+            raise
+
+    def _end(self, how: str, error: BaseException | None) -> None:
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end.end(how, error)
 
     def close(self) -> None:
         self._first = _NOTHING
         close = getattr(self._iterator, "close", None)
         if close is not None:
             close()
+        self._end("closed", None)
 
     def __enter__(self) -> "Stream[T]":
         return self
@@ -138,15 +167,22 @@ class Stream(Generic[T]):
         self.close()
 
     def __del__(self) -> None:
-        self.close()
+        self._first = _NOTHING
+        close = getattr(self._iterator, "close", None)
+        if close is not None:
+            close()
+        self._end("collected", None)
 
 
 class AsyncStream(Generic[T]):
     """The async twin of ``Stream``: ``async for``, ``await aclose()``, ``async with``."""
 
-    def __init__(self, iterator: AsyncIterator[T], first: T = _NOTHING) -> None:
+    def __init__(self, iterator: AsyncIterator[T], first: T = _NOTHING, *,
+                 meta: CallMeta | None = None, on_end: StreamEnd | None = None) -> None:
         self._iterator = iterator
         self._first = first
+        self.meta = meta if meta is not None else CallMeta()
+        self._on_end = on_end
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self
@@ -155,16 +191,35 @@ class AsyncStream(Generic[T]):
         if self._first is not _NOTHING:
             first, self._first = self._first, _NOTHING
             return first
-        return await self._iterator.__anext__()
+        try:
+            return await self._iterator.__anext__()
+        except StopAsyncIteration:
+            await self._aend("complete", None)
+            raise
+        except BaseException as exc:
+            await self._aend("failed", exc)
+            raise
+
+    async def _aend(self, how: str, error: BaseException | None) -> None:
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            await on_end.aend(how, error)
 
     async def aclose(self) -> None:
         self._first = _NOTHING
         aclose = getattr(self._iterator, "aclose", None)
         if aclose is not None:
             await aclose()
+        await self._aend("closed", None)
 
     async def __aenter__(self) -> "AsyncStream[T]":
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
+
+    def __del__(self) -> None:
+        # The async generator is closed by the event loop's finalizer hook; only report here.
+        on_end, self._on_end = self._on_end, None
+        if on_end is not None:
+            on_end.end("collected", None)

@@ -7,10 +7,14 @@ OpenRouter ``provider``/``cost``) survive, and attribute and dict access both wo
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator, Literal, Union
+from typing import Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from typing_extensions import TypedDict
+
+from .meta import CallMeta
+from .records import Record
+from .usage import CompletionTokensDetails, PromptTokensDetails, Usage
 
 __all__ = [
     "OPENAI_PARAMS",
@@ -64,46 +68,18 @@ class ChatRequest(TypedDict, total=False):
 OPENAI_PARAMS: frozenset[str] = frozenset(ChatRequest.__annotations__) - {"model", "messages"}
 
 
-class _Record(BaseModel):
-    """Base of every response type: extras kept, dict-style access as in the OpenAI shape."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        setattr(self, key, value)
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and getattr(self, key, None) is not None
-
-    def get(self, key: str, default: Any = None) -> Any:
-        value = getattr(self, key, None)
-        return default if value is None else value
-
-    def keys(self) -> Iterator[str]:
-        return iter(self.model_dump().keys())
-
-    def json(self, **kwargs: Any) -> str:  # type: ignore[override]
-        return self.model_dump_json(**kwargs)
-
-
-class FunctionCall(_Record):
+class FunctionCall(Record):
     name: str
     arguments: str
 
 
-class ToolCall(_Record):
+class ToolCall(Record):
     id: str
     type: Literal["function"] = "function"
     function: FunctionCall
 
 
-class Message(_Record):
+class Message(Record):
     role: Literal["assistant"] = "assistant"
     content: str | None = None
     refusal: str | None = None
@@ -111,61 +87,16 @@ class Message(_Record):
     function_call: FunctionCall | None = None
 
 
-class Choice(_Record):
+class Choice(Record):
     index: int = 0
     message: Message = Field(default_factory=Message)
     finish_reason: str | None = None
     logprobs: Any | None = None
 
 
-class PromptTokensDetails(_Record):
-    cached_tokens: int | None = None
-    audio_tokens: int | None = None
-
-
-class CompletionTokensDetails(_Record):
-    reasoning_tokens: int | None = None
-    audio_tokens: int | None = None
-    accepted_prediction_tokens: int | None = None
-    rejected_prediction_tokens: int | None = None
-
-
-class Usage(_Record):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    prompt_tokens_details: PromptTokensDetails | None = None
-    completion_tokens_details: CompletionTokensDetails | None = None
-
-    @classmethod
-    def of(
-        cls,
-        prompt_tokens: int,
-        completion_tokens: int,
-        *,
-        cached_tokens: int | None = None,
-        reasoning_tokens: int | None = None,
-        **extra: Any,
-    ) -> "Usage":
-        """Usage from counts; ``total_tokens`` is their sum."""
-        return cls(
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            total_tokens=prompt_tokens + completion_tokens,
-            prompt_tokens_details=(
-                None if cached_tokens is None else PromptTokensDetails(cached_tokens=cached_tokens)
-            ),
-            completion_tokens_details=(
-                None
-                if reasoning_tokens is None
-                else CompletionTokensDetails(reasoning_tokens=reasoning_tokens)
-            ),
-            **extra,
-        )
-
-
-class ModelResponse(_Record):
-    """An OpenAI ``chat.completion`` object."""
+class ModelResponse(Record):
+    """An OpenAI ``chat.completion`` object; ``meta`` says how the call went (not part of the
+    OpenAI shape, so not in ``model_dump()``)."""
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -174,21 +105,38 @@ class ModelResponse(_Record):
     choices: list[Choice]
     usage: Usage | None = None
     system_fingerprint: str | None = None
+    @property
+    def meta(self) -> CallMeta:
+        return meta_of(self)
 
 
-class ChunkFunction(_Record):
+def meta_of(response: Record) -> CallMeta:
+    """The ``CallMeta`` kept beside a response's fields (in ``__dict__``, where pydantic neither
+    dumps nor compares it); made empty on first read for a response built by hand."""
+    meta: CallMeta | None = response.__dict__.get("_meta")
+    if meta is None:
+        meta = CallMeta(usage=getattr(response, "usage", None))
+        attach_meta(response, meta)
+    return meta
+
+
+def attach_meta(response: Record, meta: CallMeta) -> None:
+    object.__setattr__(response, "_meta", meta)
+
+
+class ChunkFunction(Record):
     name: str | None = None
     arguments: str | None = None
 
 
-class ChunkToolCall(_Record):
+class ChunkToolCall(Record):
     index: int
     id: str | None = None
     type: Literal["function"] | None = None
     function: ChunkFunction | None = None
 
 
-class Delta(_Record):
+class Delta(Record):
     role: Literal["assistant"] | None = None
     content: str | None = None
     refusal: str | None = None
@@ -196,14 +144,14 @@ class Delta(_Record):
     function_call: ChunkFunction | None = None
 
 
-class ChunkChoice(_Record):
+class ChunkChoice(Record):
     index: int = 0
     delta: Delta = Field(default_factory=Delta)
     finish_reason: str | None = None
     logprobs: Any | None = None
 
 
-class ModelResponseChunk(_Record):
+class ModelResponseChunk(Record):
     """An OpenAI ``chat.completion.chunk`` object."""
 
     id: str

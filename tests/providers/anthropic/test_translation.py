@@ -21,6 +21,7 @@ from llmrelay.providers.anthropic import ADAPTER
 from llmrelay.streaming import SSEDecoder
 from llmrelay.transport import Response
 from llmrelay.types import ModelResponse, ModelResponseChunk
+from tests.helpers import visible
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "anthropic"
 DEFAULT_INPUT = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "Hi"}]}
@@ -63,6 +64,7 @@ def translate_stream(call: Call, raw: str, sink: list[ModelResponseChunk]) -> No
     for event in decoder.flush():
         sink += translator.feed(event)
     sink += translator.finish()
+    sink[:] = visible(call, sink)
 
 
 def expect_error(case: Path) -> Any:

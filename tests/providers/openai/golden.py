@@ -18,6 +18,7 @@ import pytest
 from llmrelay.call import Call, prepare
 from llmrelay.streaming import SSEDecoder
 from llmrelay.types import ModelResponse, ModelResponseChunk
+from tests.helpers import visible
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
 
@@ -81,7 +82,7 @@ def translate_stream(call: Call, raw: str, slice_size: int = 23) -> list[ModelRe
     for event in decoder.flush():
         chunks += translator.feed(event)
     chunks += translator.finish()
-    return chunks
+    return visible(call, chunks)
 
 
 def dump(model: ModelResponse | ModelResponseChunk) -> dict[str, Any]:

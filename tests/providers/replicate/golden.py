@@ -18,6 +18,7 @@ from llmrelay.exceptions import APIError
 from llmrelay.providers.base import FollowUp, HTTPRequest
 from llmrelay.streaming import SSEDecoder
 from llmrelay.types import ModelResponse, ModelResponseChunk
+from tests.helpers import visible
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "replicate"
 
@@ -80,8 +81,8 @@ def translate(call: Call, raw: str, slice_size: int = 17) -> tuple[list[ModelRes
             chunks += translator.feed(event)
         chunks += translator.finish()
     except APIError as exc:
-        return chunks, exc
-    return chunks, None
+        return visible(call, chunks), exc
+    return visible(call, chunks), None
 
 
 def chunk_dict(chunk: ModelResponseChunk) -> dict[str, Any]:

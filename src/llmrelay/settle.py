@@ -1,0 +1,84 @@
+"""How a call ended, written down: ``resp.meta`` filled from the requests that answered, and the
+hooks told. One place for plain answers, fan-outs and streams alike.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from .fanout import sum_usage
+from .hooks import CallStart
+from .meta import CallMeta
+
+if TYPE_CHECKING:
+    from .call import Call
+    from .hooks import CallRun
+    from .scope import CallScope
+
+__all__ = ["StreamSettle", "call_start", "new_meta", "settle"]
+
+
+def new_meta(calls: "list[Call]", written: str, scope: "CallScope | None") -> CallMeta:
+    call = calls[0]
+    if scope is None:
+        return CallMeta(call.provider, call.ctx.model, written=written)
+    return CallMeta(call.provider, call.ctx.model, written=written,
+                    deployment=scope.deployment, base_model=scope.base_model)
+
+
+def settle(meta: CallMeta, calls: "list[Call]", started: float) -> None:
+    """Fill ``meta`` from what the calls' answers said (a failed call leaves no part)."""
+    call = calls[0]
+    meta.latency = time.perf_counter() - started
+    if len(calls) == 1:
+        meta.attempts = call.attempts
+        meta.usage = call.usage
+        answered = call.model is not None or call.usage is not None
+        meta.parts = [(call.model, call.usage)] if answered else []
+    else:
+        meta.attempts = sum(c.attempts for c in calls)
+        meta.usage = sum_usage([c.usage for c in calls])
+        meta.parts = [(c.model, c.usage) for c in calls if c.model is not None or c.usage is not None]
+    meta.model = call.model or call.ctx.model
+    if call.first_chunk_at is not None:
+        meta.time_to_first_token = call.first_chunk_at - started
+    if call.response is not None:
+        meta.set_headers(call.response)
+    meta.forget_cost()
+
+
+def call_start(call_type: str, written: str, calls: "list[Call]", messages: Any,
+               params: dict[str, Any], scope: "CallScope | None", started: float) -> CallStart:
+    """The ``CallStart`` the hooks get (built only when somebody listens)."""
+    call = calls[0]
+    return CallStart(
+        call_type=call_type, model=written, provider=call.provider,
+        provider_model=call.ctx.model,
+        params={k: v for k, v in params.items() if v is not None}, messages=messages,
+        stream=call.stream, api_base=call.ctx.settings.base_url, callbacks=[], scope=scope,
+        start_time=time.time() - (time.perf_counter() - started), started=started,
+    )
+
+
+class StreamSettle:
+    """A stream's ``on_end``: settles ``meta`` and tells the call's observer, once."""
+
+    __slots__ = ("calls", "meta", "run", "started")
+
+    def __init__(self, meta: CallMeta, calls: "list[Call]", started: float,
+                 run: "CallRun | None") -> None:
+        self.meta = meta
+        self.calls = calls
+        self.started = started
+        self.run = run
+
+    def end(self, how: str, error: BaseException | None) -> None:
+        settle(self.meta, self.calls, self.started)
+        if self.run is not None:
+            self.run.stream_end(self.meta, how, error)
+
+    async def aend(self, how: str, error: BaseException | None) -> None:
+        settle(self.meta, self.calls, self.started)
+        if self.run is not None:
+            await self.run.astream_end(self.meta, how, error)
