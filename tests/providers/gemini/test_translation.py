@@ -22,6 +22,7 @@ from llmrelay.providers.gemini import ADAPTER
 from llmrelay.providers.gemini.stream import GeminiStreamDecoder
 from llmrelay.transport import Response
 from llmrelay.types import ModelResponse, ModelResponseChunk
+from tests.helpers import visible
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "gemini"
 DEFAULT_INPUT = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"}]}
@@ -67,6 +68,7 @@ def translate_stream(call: Call, raw: bytes, sink: list[ModelResponseChunk], ste
     for event in decoder.flush():
         sink += translator.feed(event)
     sink += translator.finish()
+    sink[:] = visible(call, sink)
 
 
 def expect_error(case: Path) -> Any:
