@@ -1,15 +1,5 @@
 """Gemini API emulator (``POST /v1beta/models/{model}:generateContent`` and
-``:streamGenerateContent``; also under ``/v1``, where google-genai 3 sends by default).
-
-Shapes follow shared/recorded/gemini: camelCase bodies with ``responseId``, ``modelVersion`` and
-``usageMetadata`` (thoughts counted apart), ``index`` on candidates from Gemini 2.5 on,
-``avgLogprobs`` on 2.0; streams of ``data:`` events separated by CRLF with no terminator, the
-finish reason on the last event, function calls whole in one event followed by an empty text
-part. The key is read from ``x-goog-api-key`` or ``?key=``; a wrong one is the 400
-``API_KEY_INVALID`` Google answers. Without ``alt=sse`` a stream is one JSON array. A failed
-stream ends with the bare, pretty-printed error object Gemini writes into the body. Models that
-do not start with ``gemini-``/``gemma-``/``learnlm-`` (or start with ``gemini-missing``)
-answer 404.
+``:streamGenerateContent``, also under ``/v1``), shaped after shared/recorded/gemini.
 """
 
 from __future__ import annotations
@@ -24,6 +14,12 @@ from .gemini_checks import camel_get, conversation_problem, unknown_fields
 from .generation import count_tokens, example_for, reply_text, truncate, words
 from .server import Exchange, JSONReply, RawReply, Reply, SSEReply, error_body, route
 
+# Recorded shapes: camelCase bodies with ``responseId``, ``modelVersion``, ``usageMetadata``
+# (thoughts apart), ``index`` on candidates from 2.5 on, ``avgLogprobs`` on 2.0; streams of
+# ``data:`` events with CRLF and no terminator, function calls whole then an empty text part.
+# A wrong key is Google's 400 ``API_KEY_INVALID``; without ``alt=sse`` a stream is one JSON array;
+# a failed stream ends with the bare error object. Models not ``gemini-``/``gemma-``/``learnlm-``
+# (or ``gemini-missing*``) are 404.
 JSON_TYPE = {"content-type": "application/json; charset=UTF-8"}
 THINKING_MODELS = ("gemini-2.5*", "gemini-3*")
 STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",

@@ -1,13 +1,5 @@
-"""What the Gemini API refuses in a ``generateContent`` body, in its own words.
-
-Field names are checked against the request messages of https://ai.google.dev/api (either
-spelling: the proto-JSON parser takes ``includeThoughts`` and ``include_thoughts``, as
-shared/recorded/gemini/thinking_include_thoughts.json shows); an unknown one is the parser's
-``Invalid JSON payload received. Unknown name "x" at 'path': Cannot find field.`` with the
-snake_case path Google prints. The OpenAPI ``Schema`` of ``parameters`` / ``responseSchema`` has
-no ``additionalProperties``, ``$ref`` or ``$schema`` on the Gemini API, a ``type`` that is one
-name, and string enums. Conversation rules and their messages are the ones the API answers with
-(quoted in google-gemini/gemini-cli issues #4217, #13292 and the thought-signatures guide).
+"""What the Gemini API refuses in a ``generateContent`` body, in its own words: unknown field
+names (the proto-JSON parser's message and snake_case path), roles, turns and signatures.
 """
 
 from __future__ import annotations
@@ -15,6 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any, Union
 
+# Either spelling of a field is taken (the recorded thinking_include_thoughts.json sends
+# snake_case). The Gemini API's OpenAPI ``Schema`` has no ``additionalProperties``, ``$ref`` or
+# ``$schema``, one ``type`` name and string enums. Messages are quoted from the API's answers
+# (google-gemini/gemini-cli issues #4217, #13292; the thought-signatures guide).
 Spec = Union[None, dict[str, Any], tuple[str, Any]]  # None: any value; dict: a message
 
 SCHEMA: dict[str, Spec] = dict.fromkeys(

@@ -1,18 +1,14 @@
-"""Tool-call ids for Gemini function calls, and the thought signatures they carry back.
-
-Gemini API models send function calls without ids, so one is minted from the response id, the
-candidate, the call's position and its name: ``call_<24 hex>``. The same answer always gets the
-same ids, streamed or not. A call's ``thoughtSignature`` (Gemini 2.5/3 thinking models; Gemini 3
-refuses a replayed call without it) has no slot in the OpenAI shape, so it rides in the id after
-``__thought__``, the convention LiteLLM and compatible gateways use: the id survives every client,
-``stream_chunk_builder`` and the gateway, and the signature is split off again when the
-conversation comes back.
+"""Tool-call ids for Gemini function calls: minted (Gemini sends none), deterministic, and
+carrying the call's thought signature back to Gemini (``call_<hex>__thought__<signature>``).
 """
 
 from __future__ import annotations
 
 import hashlib
 
+# Why the id: the OpenAI shape has no slot for a signature, and Gemini 3 refuses a replayed call
+# without it. An id survives every client, ``stream_chunk_builder`` and the gateway; the
+# ``__thought__`` separator is the one LiteLLM and compatible gateways use.
 SEPARATOR = "__thought__"
 # Documented stand-in for a function call that has no signature of its own (history written by
 # hand or by another model): https://ai.google.dev/gemini-api/docs/thought-signatures

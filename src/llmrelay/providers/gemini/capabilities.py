@@ -1,12 +1,5 @@
-"""Which OpenAI parameters each Gemini model family takes, and how it is asked for the rest.
-
-Schemas: since November 2025 every served Gemini model takes plain JSON Schema
-(``parametersJsonSchema``, ``responseJsonSchema``); Gemini 1.x took only the OpenAPI subset
-(``parameters``, ``responseSchema``). Thinking: Gemini 3 is steered by ``thinkingLevel`` and
-validates the thought signatures of replayed function calls
-(https://ai.google.dev/gemini-api/docs/thought-signatures); 2.5 by ``thinkingBudget``; 2.0 and
-1.x do not think. Unknown models (``gemini-*-latest`` aliases, experiments) get the 2.5 rules,
-which Gemini 3 also accepts.
+"""Which OpenAI parameters each Gemini model family takes, and how it is asked for schemas and
+thinking (first matching family wins; unknown models get the Gemini 2.5 rules, which 3 accepts).
 """
 
 from __future__ import annotations
@@ -16,6 +9,11 @@ from typing import Any, Literal
 
 from ...capabilities import ModelFamily
 
+# Schemas: since November 2025 every served model takes JSON Schema (``parametersJsonSchema``,
+# ``responseJsonSchema``); Gemini 1.x took only the OpenAPI subset. Thinking: Gemini 3 is steered
+# by ``thinkingLevel`` and validates replayed calls' signatures
+# (https://ai.google.dev/gemini-api/docs/thought-signatures); 2.5 by ``thinkingBudget``; 2.0 and
+# 1.x do not think.
 ThinkingStyle = Literal["level", "budget", "none"]
 
 # No Gemini model has these; parallel calls cannot be turned off (there is no such switch).

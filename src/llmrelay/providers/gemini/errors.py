@@ -1,9 +1,5 @@
-"""Gemini error envelopes -> the contract's exceptions (https://ai.google.dev/gemini-api/docs/troubleshooting).
-
-Body: ``{"error": {"code": <HTTP status>, "message", "status": <google.rpc code name>,
-"details": [...]}}``. The HTTP status decides the class, ``status`` and the ``details``
-(``ErrorInfo.reason``, ``RetryInfo.retryDelay``) refine it. A bad API key is a 400
-``INVALID_ARGUMENT`` with reason ``API_KEY_INVALID``: it is an ``AuthenticationError``.
+"""Gemini error envelopes (``{"error": {"code", "message", "status", "details"}}``) -> the
+contract's exceptions; https://ai.google.dev/gemini-api/docs/troubleshooting.
 """
 
 from __future__ import annotations
@@ -46,6 +42,7 @@ STATUS_CODES = {
     "UNKNOWN": 500, "DATA_LOSS": 500, "UNIMPLEMENTED": 501, "UNAVAILABLE": 503,
     "DEADLINE_EXCEEDED": 504,
 }
+# A bad key is a 400 INVALID_ARGUMENT whose ErrorInfo reason says so: an authentication error.
 KEY_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_EXPIRED"})
 # "The input token count (1212827) exceeds the maximum number of tokens allowed (1048576)."
 CONTEXT_PHRASES = ("exceeds the maximum number of tokens", "input token count exceeds")

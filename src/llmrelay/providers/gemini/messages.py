@@ -1,10 +1,6 @@
-"""OpenAI messages -> Gemini ``systemInstruction`` plus ``contents`` of user and model turns.
-
-Rules from https://ai.google.dev/api/generate-content: roles are ``user`` and ``model`` only;
-system and developer messages form the system instruction; tool results are
-``functionResponse`` parts of a user turn that must directly follow the model turn that called,
-one part per call, each naming its function. Consecutive turns of one role are merged (never
-dropped), function responses first, so those rules hold.
+"""OpenAI messages -> Gemini ``systemInstruction`` plus ``contents`` of user and model turns
+(https://ai.google.dev/api/generate-content): consecutive turns of one role merged, never
+dropped; tool results as named ``functionResponse`` parts, first in the user turn.
 """
 
 from __future__ import annotations

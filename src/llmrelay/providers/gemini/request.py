@@ -1,9 +1,6 @@
 """OpenAI chat request -> Gemini ``POST {base}/v1beta/models/{model}:generateContent``
-(``:streamGenerateContent?alt=sse`` for streams), https://ai.google.dev/api/generate-content.
-
-Provider extras pass through in Gemini's own names, snake_case or camelCase: generation
-settings (``top_k``, ``response_modalities``, ``thinking_config``, ...) go into
-``generationConfig``, anything else (``safety_settings``, ``cached_content``, ...) to the top.
+(``:streamGenerateContent?alt=sse`` for streams). Provider extras pass through in Gemini's
+names, snake_case or camelCase: generation settings into ``generationConfig``, the rest on top.
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""Gemini ``GenerateContentResponse`` -> OpenAI ``chat.completion``.
-
-One choice per candidate. Text parts make ``content``, thought parts (``thought: true``)
-``reasoning_content``, ``functionCall`` parts ``tool_calls`` (ids in ``callids``). Gemini says
-``STOP`` after a function call too; the call decides ``tool_calls``. A prompt refused before any
-candidate (``promptFeedback.blockReason``, HTTP 200) is one empty choice with
-``finish_reason: "content_filter"``, as a filtered completion is at OpenAI.
+"""Gemini ``GenerateContentResponse`` -> OpenAI ``chat.completion``: one choice per candidate;
+text, thought and ``functionCall`` parts become content, reasoning and tool calls.
 """
 
 from __future__ import annotations
@@ -19,6 +14,8 @@ from ..base import CallContext
 from .callids import tool_call_id
 from .errors import stream_error
 
+# A prompt refused before any candidate (``promptFeedback.blockReason``, HTTP 200) is one empty
+# choice with ``finish_reason: "content_filter"``, as a filtered completion is at OpenAI.
 FILTERED = "content_filter"
 FINISH_REASONS = {
     "STOP": "stop",

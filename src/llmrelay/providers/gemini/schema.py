@@ -1,12 +1,5 @@
-"""OpenAI (JSON Schema) tool and response schemas -> the two forms Gemini takes.
-
-``parametersJsonSchema`` / ``responseJsonSchema`` take JSON Schema but stumble over references
-("reference to undefined schema", "$ref ... was set alongside unsupported fields"), so local
-``$ref`` are inlined and ``$schema`` dropped; a recursive schema is sent as is (the API unrolls
-cycles itself). ``parameters`` / ``responseSchema`` take only Google's OpenAPI subset and refuse
-any other key with 400 "Unknown name": there the schema is rewritten the way the official SDK
-does (``google.genai._transformers.process_schema``): references inlined, ``anyOf`` with null
-and type lists become ``nullable``, ``const`` an enum, enums strings, the rest left out.
+"""OpenAI (JSON Schema) tool and response schemas -> the two forms Gemini takes: JSON Schema with
+local ``$ref`` inlined, or Google's OpenAPI subset (``parameters`` / ``responseSchema``).
 """
 
 from __future__ import annotations
@@ -15,6 +8,11 @@ from typing import Any
 
 from ...exceptions import BadRequestError
 
+# ``parametersJsonSchema`` takes JSON Schema but stumbles over references ("reference to undefined
+# schema", "$ref ... was set alongside unsupported fields"): they are inlined and ``$schema``
+# dropped; a recursive schema goes as is (the API unrolls cycles itself). The OpenAPI subset
+# refuses any other key with 400 "Unknown name": there the schema is rewritten the way the
+# official SDK does (``google.genai._transformers.process_schema``).
 # The keys Google's OpenAPI ``Schema`` message has on the Gemini API (google.genai.types.Schema
 # minus the Vertex-only ``additionalProperties``, ``defs`` and ``ref``).
 OPENAPI_KEYS = frozenset({

@@ -1,11 +1,5 @@
-"""Gemini ``streamGenerateContent?alt=sse`` -> OpenAI ``chat.completion.chunk`` objects.
-
-Each event is a partial ``GenerateContentResponse`` holding only new parts: text pieces, whole
-function calls (never split), thought pieces; the finish reason on a candidate's last event;
-a ``usageMetadata`` snapshot on every event (the last one counts). No terminator: the body just
-ends, so a stream that ends before every candidate finished was cut. When Gemini gives up
-mid-stream it writes a bare, pretty-printed ``{"error": ...}`` into the body, outside SSE
-framing; ``GeminiStreamDecoder`` hands that to the translator as an event of its own.
+"""Gemini ``streamGenerateContent?alt=sse`` -> OpenAI chunks. Each event is a partial response
+with only new parts; no terminator; a failing stream ends with a bare JSON error object.
 """
 
 from __future__ import annotations
@@ -33,6 +27,11 @@ from .response import (
     usage_fields,
 )
 
+# Function calls arrive whole (never split); the finish reason comes on a candidate's last event;
+# every event has a ``usageMetadata`` snapshot (the last counts). The body just ends, so one that
+# ends before every candidate finished was cut. The error Gemini writes when it gives up
+# mid-stream is pretty-printed JSON outside SSE framing: ``GeminiStreamDecoder`` hands it to the
+# translator as an event of its own.
 _validate_chunk = ModelResponseChunk.__pydantic_validator__.validate_python
 _raw_json = json.JSONDecoder()
 _RAW_START = re.compile(rb"\n[\[{]")
