@@ -6,10 +6,11 @@ It starts its own nginx (config from bench/nginx.conf, in a temp dir, on a free 
 fixed bodies, then measures in pairs, alternating, so that machine noise hits both sides alike,
 against the floor each path is built on: a sync call against a raw ``httpcore.ConnectionPool``
 request plus a ``pydantic_core`` parse of the same body; a sync 50-chunk stream against raw
-httpcore plus the same SSE split and a ``pydantic_core`` parse of each event; async throughput at
-concurrency 100 and an async 50-chunk stream against raw aiohttp (raw httpx shown for scale);
-import time; memory and open connections over 10,000 sequential calls and across two
-``asyncio.run``. Every provider in PROVIDERS whose adapter imports is measured.
+httpcore plus the same SSE split and a ``pydantic_core`` parse of each event (for Bedrock: the
+same event-stream frame decoding, and its SigV4 signing counted as llmrelay's overhead); async
+throughput at concurrency 100 and an async 50-chunk stream against raw aiohttp (raw httpx shown
+for scale); import time; memory and open connections over 10,000 sequential calls and across
+two ``asyncio.run``. Every provider in PROVIDERS whose adapter imports is measured.
 ``--profile`` adds cProfile listings of the sync hot paths.
 Exit status: 0 when every target passes, 1 when one is missed, 2 when nginx is not installed.
 """
@@ -149,6 +150,35 @@ def cohere_bodies() -> tuple[Any, str]:
     return body, _sse(events)
 
 
+def bedrock_bodies() -> tuple[Any, bytes]:
+    """A Converse answer and its ConverseStream twin: binary event-stream frames."""
+    from llmrelay.eventstream import encode_message
+
+    usage = {"inputTokens": 14, "outputTokens": CHUNKS, "totalTokens": 14 + CHUNKS}
+    body = {"output": {"message": {"role": "assistant",
+                                   "content": [{"text": "".join(WORDS).strip()}]}},
+            "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": 300}}
+
+    def frame(kind: str, payload: dict[str, Any]) -> bytes:
+        headers = {":event-type": kind, ":content-type": "application/json",
+                   ":message-type": "event"}
+        return encode_message(headers, json.dumps({**payload, "p": "abcdefghijk"}).encode())
+
+    frames = [frame("messageStart", {"role": "assistant"})]
+    frames += [frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": w}})
+               for w in WORDS]
+    frames += [frame("contentBlockStop", {"contentBlockIndex": 0}),
+               frame("messageStop", {"stopReason": "end_turn"}),
+               frame("metadata", {"usage": usage, "metrics": {"latencyMs": 300}})]
+    return body, b"".join(frames)
+
+
+# How llmrelay authenticates each provider in the bench (Bedrock signs every call with SigV4).
+AUTH: dict[str, dict[str, str]] = {
+    "bedrock": {"aws_access_key_id": "AKIDEXAMPLE", "aws_region_name": "us-east-1",
+                "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
+}
+
 def gemini_bodies() -> tuple[Any, str]:
     head = {"modelVersion": "gemini-2.5-flash", "responseId": "bench0000000000000000000"}
     usage = {"promptTokenCount": 14, "candidatesTokenCount": CHUNKS, "thoughtsTokenCount": 20,
@@ -170,11 +200,13 @@ def gemini_bodies() -> tuple[Any, str]:
 
 
 # name -> (module that must import, model string, bodies)
-PROVIDERS: dict[str, tuple[str, str, Callable[[], tuple[Any, str]]]] = {
+PROVIDERS: dict[str, tuple[str, str, Callable[[], tuple[Any, str | bytes]]]] = {
     "openai": ("llmrelay.providers.openai", "gpt-4o-mini", openai_bodies),
     "anthropic": ("llmrelay.providers.anthropic", "anthropic/claude-3-5-haiku-20241022",
                   anthropic_bodies),
     "cohere": ("llmrelay.providers.cohere", "cohere/command-r-plus", cohere_bodies),
+    "bedrock": ("llmrelay.providers.bedrock", "bedrock/us.amazon.nova-micro-v1:0",
+                bedrock_bodies),
     "gemini": ("llmrelay.providers.gemini", "gemini/gemini-2.5-flash", gemini_bodies),
 }
 
@@ -191,14 +223,14 @@ def free_port() -> int:
 class Nginx:
     """A non-daemon nginx child serving ``/<name>/json/...`` and ``/<name>/sse/...``."""
 
-    def __init__(self, binary: str, bodies: dict[str, tuple[Any, str]]) -> None:
+    def __init__(self, binary: str, bodies: dict[str, tuple[Any, str | bytes]]) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="llmrelay-bench-"))
         www = self.dir / "www" / "_body"
         www.mkdir(parents=True)
         (self.dir / "tmp").mkdir()
         for name, (body, sse) in bodies.items():
             (www / f"{name}.json").write_text(json.dumps(body, separators=(",", ":")))
-            (www / f"{name}.sse").write_text(sse)
+            (www / f"{name}.sse").write_bytes(sse if isinstance(sse, bytes) else sse.encode())
         self.binary = binary
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -379,12 +411,13 @@ def bench_sync(nginx: Nginx, name: str, model: str, n: int, n_stream: int, warmu
     pool = httpcore.ConnectionPool(max_connections=10)
     headers = [(b"authorization", b"Bearer x"), (b"content-type", b"application/json")]
     json_url, sse_url = nginx.url(name, "json"), nginx.url(name, "sse")
+    auth: dict[str, Any] = AUTH.get(name, {"api_key": "x"})
     body = json.dumps(raw_body(model, False)).encode()
     stream_body = json.dumps(raw_body(model, True)).encode()
 
     def relay() -> Any:
         return llmrelay.completion(model=model, messages=MESSAGES, max_tokens=100,
-                                   api_base=json_url, api_key="x")
+                                   api_base=json_url, **auth)
 
     def raw() -> Any:
         response = pool.request("POST", f"{json_url}/chat", headers=headers, content=body)
@@ -393,12 +426,22 @@ def bench_sync(nginx: Nginx, name: str, model: str, n: int, n_stream: int, warmu
     def relay_stream() -> int:
         count = 0
         for _ in llmrelay.completion(model=model, messages=MESSAGES, max_tokens=100, stream=True,
-                                     api_base=sse_url, api_key="x"):
+                                     api_base=sse_url, **auth):
             count += 1
         return count
 
     def raw_stream() -> int:
         count = 0
+        if name == "bedrock":  # frames, not lines: the raw side decodes them and parses JSON
+            from llmrelay.eventstream import EventStreamDecoder
+
+            frames = EventStreamDecoder()
+            with pool.stream("POST", f"{sse_url}/chat", headers=headers, content=stream_body) as r:
+                for data in r.iter_stream():
+                    for message in frames.feed(data):
+                        from_json(message.payload)
+                        count += 1
+            return count
         decoder = SSEDecoder()
         with pool.stream("POST", f"{sse_url}/chat", headers=headers, content=stream_body) as r:
             for data in r.iter_stream():

@@ -23,6 +23,7 @@ PROVIDERS: dict[str, str] = {
     "cohere": "llmrelay.providers.cohere",
     "replicate": "llmrelay.providers.replicate",
     "openrouter": "llmrelay.providers.openrouter",
+    "bedrock": "llmrelay.providers.bedrock",
     "gemini": "llmrelay.providers.gemini",
 }
 

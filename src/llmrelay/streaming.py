@@ -12,7 +12,18 @@ from .meta import CallMeta
 
 T = TypeVar("T")
 
-__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent", "Stream", "StreamEnd"]
+__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent", "Stream", "StreamDecoder", "StreamEnd"]
+
+
+class StreamDecoder(Protocol):
+    """What the stream loops read a body with: ``SSEDecoder``, or a peer for another framing
+    (``eventstream.EventStreamDecoder``). ``feed`` takes any slice of the byte stream and
+    returns the events it completed; ``flush`` returns the rest at end of stream (or raises
+    when the stream stopped mid-event and the framing can tell)."""
+
+    def feed(self, chunk: bytes) -> list[Any]: ...
+
+    def flush(self) -> list[Any]: ...
 
 
 class ServerSentEvent(NamedTuple):
