@@ -40,9 +40,14 @@ def build_request(request: ChatRequest, settings: ProviderSettings) -> HTTPReque
 
 
 def endpoint(base_url: str, model: str, stream: bool) -> str:
-    """The method URL; a base that already names an API version is not given another."""
+    """The generateContent URL (streams: ``streamGenerateContent?alt=sse``)."""
+    return model_url(base_url, model, "streamGenerateContent?alt=sse" if stream else "generateContent")
+
+
+def model_url(base_url: str, model: str, method: str) -> str:
+    """``{base}/v1beta/models/{model}:{method}`` (also for ``batchEmbedContents``); a base that
+    already names an API version is not given another, a ``models/`` prefix is not doubled."""
     root = base_url if base_url.endswith(API_VERSIONS) else f"{base_url}/v1beta"
-    method = "streamGenerateContent?alt=sse" if stream else "generateContent"
     return f"{root}/models/{model.removeprefix('models/')}:{method}"
 
 
