@@ -32,6 +32,7 @@ from .types import attach_meta
 from .validation import validate_call_options
 
 if TYPE_CHECKING:
+    from .meta import CallMeta
     from .providers.base import Adapter, EmbeddingAdapter
     from .scope import CallScope
     from .transport import TimeoutTypes
@@ -297,12 +298,20 @@ def _embed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
         raise
     try:
         settle(meta, calls, started)
-        attach_meta(result, meta)
+        _show(result, meta)
     finally:
         pause.release()
     if run is not None:
         run.success(result, meta)
     return result
+
+
+def _show(result: EmbeddingResponse, meta: "CallMeta") -> None:
+    """``meta`` attached; a provider that counts no tokens (Gemini's API) reads as zero tokens
+    in ``usage``, while ``meta.usage`` stays ``None`` so the cost is unknown, not free."""
+    if result.usage is None:
+        result.usage = EmbeddingUsage()
+    attach_meta(result, meta)
 
 
 def _pause_for(batches: list[Batch]) -> CollectorPause:
@@ -378,7 +387,7 @@ async def _aembed(model: str, input: Any, params: dict[str, Any], own: dict[str,
         raise
     try:
         settle(meta, calls, started)
-        attach_meta(result, meta)
+        _show(result, meta)
     finally:
         pause.release()
     if run is not None:
