@@ -52,11 +52,12 @@ def test_request_and_answer(provider: str, mode: str, emulator: Emulator) -> Non
     assert resp.meta.provider == provider and resp.meta.attempts == 1
 
 
-@pytest.mark.parametrize("provider", ["mistral", "together_ai"])
-def test_over_the_limit_is_split(provider: str, emulator: Emulator) -> None:
+@pytest.mark.parametrize(("provider", "dimensions"), [("mistral", None), ("fireworks_ai", 8)])
+def test_over_the_limit_is_split(provider: str, dimensions: int | None,
+                                 emulator: Emulator) -> None:
     _, _, _, limit = EMBEDDERS[provider]
     inputs = [f"t{i}" for i in range(limit + 5)]
-    resp = llmrelay.embedding(input=inputs, **at(emulator, provider))
+    resp = llmrelay.embedding(input=inputs, dimensions=dimensions, **at(emulator, provider))
     assert sorted(len(r.body["input"]) for r in emulator.requests) == [5, limit]
     assert [d.index for d in resp.data] == list(range(limit + 5))
     assert resp.usage is not None and resp.usage.prompt_tokens == limit + 5
