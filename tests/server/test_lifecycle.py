@@ -70,6 +70,8 @@ def test_sigterm_drains(emulator: Emulator, make_database: Callable[[], str], wo
         assert (error["type"], error["code"]) == ("service_unavailable", "shutting_down")
         with pytest.raises(openai.InternalServerError):
             gw.client().chat.completions.create(model="chat", messages=[{"role": "user", "content": "x"}])
+        assert error_of(gw.get("/v1/models"))["code"] == "shutting_down"
+        assert gw.post("/v1/embeddings", {"model": "embed", "input": "x"}).status_code == 503
         reader.join(30)
         assert out["status"] == 200 and out["data"].endswith("data: [DONE]\n\n")
         assert gw.wait(30) == 0

@@ -437,6 +437,9 @@ def models_list(gw: Services, principal: Principal) -> bytes:
 
 
 async def models(gw: Services, request: Request) -> None:
+    if gw.lifecycle.draining:
+        raise GatewayError.unavailable("shutting_down", "The gateway is shutting down; "
+                                       "retry on another replica.")
     principal = await authenticate(request, gw.config.master_key, gw.keys)
     prefix = "/v1/models/" if request.path.startswith("/v1/") else "/models/"
     if request.path.startswith(prefix):
