@@ -41,6 +41,7 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed: float = 0.0
     sent: int = 0  # warm-up included
+    unanswered: int = 0  # warm-up included
 
     def pct(self, q: float) -> float:
         if not self.latencies:
@@ -106,11 +107,23 @@ async def open_loop(host: str, port: int, raw: bytes, rate: float, duration: flo
     loop = asyncio.get_running_loop()
 
     async def one(scheduled: float, record: bool) -> None:
+        reused = bool(idle)
         conn = idle.pop() if idle else _Conn(*await asyncio.open_connection(host, port))
         try:
-            status = await conn.request(raw)
+            try:
+                status = await conn.request(raw)
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                # A keep-alive connection the server closed while idle: resend on a new one,
+                # as HTTP clients do. Anything else is an error of the server's.
+                partial = getattr(exc, "partial", b"")
+                if not reused or partial:
+                    raise
+                conn.writer.close()
+                conn = _Conn(*await asyncio.open_connection(host, port))
+                status = await conn.request(raw)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             conn.writer.close()
+            result.unanswered += 1
             if record:
                 result.errors += 1
             return
