@@ -70,6 +70,7 @@ class Gateway:
             self.env[EMULATOR_KEY_VAR] = emulator.api_key
         self.proc: subprocess.Popen[bytes] | None = None
         self.http = httpx.Client(base_url=self.url, timeout=30)
+        self._clients: list[openai.OpenAI] = []
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "llmrelay.server"]
@@ -129,11 +130,15 @@ class Gateway:
     def close(self) -> None:
         self.stop()
         self.http.close()
+        for client in self._clients:
+            client.close()
 
     # ---- clients ------------------------------------------------------------------------
 
     def client(self, key: str = MASTER_KEY) -> openai.OpenAI:
-        return openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, timeout=30)
+        client = openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, timeout=30)
+        self._clients.append(client)
+        return client
 
     def aclient(self, key: str = MASTER_KEY) -> openai.AsyncOpenAI:
         return openai.AsyncOpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, timeout=30)
