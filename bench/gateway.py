@@ -8,8 +8,9 @@ An instant loopback stub answers every request with a fixed chat completion. The
 is sent to the stub directly and through the gateway (a virtual key checked, a spend row
 logged per request, SQLite by default) at fixed rates by an open-loop generator
 (bench/loadgen.py), so a slow server shows as latency, not as a lower rate. Reports the added
-latency p50/p99 at each rate, then steps the rate up to find the highest one whose p99 through
-the gateway stays under 50 ms. Stub, gateway and load share this machine's cores.
+latency p50/p99 at each rate (medians of --repeat interleaved runs), then steps the rate up to
+find the highest one whose p99 through the gateway stays under 50 ms. Stub, gateway and load
+share this machine's cores.
 Exit status 0 when the targets (p50 < 1 ms, p99 < 5 ms added at 500 req/s) are met, else 1.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,6 +90,8 @@ def main() -> int:
     parser.add_argument("--ceiling-rates", default="500,750,1000,1250,1500,2000,2500,3000")
     parser.add_argument("--database-url", help="default: SQLite in a temp dir")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs per rate, direct and gateway interleaved; medians reported")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
 
@@ -112,18 +116,25 @@ def main() -> int:
             print(f"{'rate':>6} {'direct p50':>11} {'p99':>8} {'gateway p50':>12} {'p99':>8} "
                   f"{'added p50':>10} {'p99':>8}  errors", flush=True)
             for rate in [float(r) for r in args.rates.split(",")]:
-                direct = run(stub_port, direct_raw, rate, args.duration)
-                through = run(gw_port, gw_raw, rate, args.duration)
-                sent += through.sent - through.unanswered
-                row = {"rate": rate, "direct": direct.summary(), "gateway": through.summary(),
-                       "added_p50_ms": round((through.p50 - direct.p50) * 1000, 3),
-                       "added_p99_ms": round((through.p99 - direct.p99) * 1000, 3)}
+                pairs = []
+                for _ in range(args.repeat):  # interleaved: noise from elsewhere hits both sides
+                    direct = run(stub_port, direct_raw, rate, args.duration)
+                    through = run(gw_port, gw_raw, rate, args.duration)
+                    sent += through.sent - through.unanswered
+                    pairs.append((direct, through))
+                d50 = statistics.median(d.p50 for d, _ in pairs) * 1000
+                d99 = statistics.median(d.p99 for d, _ in pairs) * 1000
+                g50 = statistics.median(g.p50 for _, g in pairs) * 1000
+                g99 = statistics.median(g.p99 for _, g in pairs) * 1000
+                bad = sum(g.errors + sum(v for k, v in g.statuses.items() if k != 200) for _, g in pairs)
+                row = {"rate": rate, "direct_p50_ms": round(d50, 3), "direct_p99_ms": round(d99, 3),
+                       "gateway_p50_ms": round(g50, 3), "gateway_p99_ms": round(g99, 3),
+                       "added_p50_ms": round(g50 - d50, 3), "added_p99_ms": round(g99 - d99, 3),
+                       "runs": [{"direct": d.summary(), "gateway": g.summary()} for d, g in pairs],
+                       "failed": bad}
                 results["rates"].append(row)
-                print(f"{rate:>6.0f} {direct.p50 * 1000:>10.2f}m {direct.p99 * 1000:>7.2f}m "
-                      f"{through.p50 * 1000:>11.2f}m {through.p99 * 1000:>7.2f}m "
-                      f"{row['added_p50_ms']:>9.2f}m {row['added_p99_ms']:>7.2f}m  "
-                      f"{through.errors + sum(v for k, v in through.statuses.items() if k != 200)}",
-                      flush=True)
+                print(f"{rate:>6.0f} {d50:>10.2f}m {d99:>7.2f}m {g50:>11.2f}m {g99:>7.2f}m "
+                      f"{g50 - d50:>9.2f}m {g99 - d99:>7.2f}m  {bad}", flush=True)
             best = 0.0
             for rate in [float(r) for r in args.ceiling_rates.split(",")]:
                 through = run(gw_port, gw_raw, rate, args.duration)
