@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .api import acompletion, completion
     from .chunks import stream_chunk_builder
     from .registry import get_provider, supports
+    from .router import NoDeploymentAvailableError, Router
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
     from .types import Message, ModelResponse, ModelResponseChunk, Usage
@@ -44,6 +45,8 @@ callbacks: list[Any] = []
 cache: Any = None
 
 _LAZY = {
+    "Router": "router",
+    "NoDeploymentAvailableError": "router",
     "completion": "api",
     "acompletion": "api",
     "stream_chunk_builder": "chunks",
@@ -71,9 +74,11 @@ __all__ = [
     "Message",
     "ModelResponse",
     "ModelResponseChunk",
+    "NoDeploymentAvailableError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "Router",
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
