@@ -1,0 +1,336 @@
+"""Routing state in Redis, shared by every Router that names the same server and prefix.
+
+Each routing decision is one script call (``redis_route.lua``) that also carries the
+settlements queued since the last one; settlements nobody picks up soon are sent by a
+background thread. When Redis cannot be reached, routing goes on with local state (one
+warning) and Redis is tried again a few seconds later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import threading
+import time
+import uuid
+import weakref
+from collections import deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from .deployments import DeploymentStatus
+from .memory_state import MemoryState
+from .state import Ticket
+
+if TYPE_CHECKING:
+    from .deployments import Deployment
+
+__all__ = ["RedisState"]
+
+logger = logging.getLogger("llmrelay")
+
+HERE = Path(__file__).resolve().parent
+TIMEOUT = 0.25  # seconds per Redis operation: a dead Redis must not slow calls down much
+RETRY_INTERVAL = 2.0  # seconds on local state before Redis is tried again
+LINGER = 0.005  # the flusher waits this long for a pick to carry settlements instead
+HEARTBEAT = 15.0  # seconds between heartbeats while this router has requests in flight
+MAX_PENDING = 10_000
+NO_RANK = "1e18"
+
+
+class _Script:
+    """A Lua file beside this module, run by SHA (``SCRIPT LOAD`` once, again on NOSCRIPT)."""
+
+    def __init__(self, name: str) -> None:
+        self.source = (HERE / name).read_text(encoding="utf-8")
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+
+    def run(self, client: Any, args: Sequence[Any]) -> Any:
+        from redis.exceptions import NoScriptError
+
+        try:
+            return client.evalsha(self.sha, 0, *args)
+        except NoScriptError:
+            client.script_load(self.source)
+            return client.evalsha(self.sha, 0, *args)
+
+    async def arun(self, client: Any, args: Sequence[Any]) -> Any:
+        from redis.exceptions import NoScriptError
+
+        try:
+            return await client.evalsha(self.sha, 0, *args)
+        except NoScriptError:
+            await client.script_load(self.source)
+            return await client.evalsha(self.sha, 0, *args)
+
+
+ROUTE = _Script("redis_route.lua")
+STATUS = _Script("redis_status.lua")
+
+
+class RedisState:
+    """``RouterState`` in Redis, falling back to a local ``MemoryState`` while Redis is down."""
+
+    shared = True
+
+    def __init__(self, url: str, *, prefix: str, allowed_fails: int,
+                 deployments: Sequence["Deployment"], timeout: float = TIMEOUT) -> None:
+        try:
+            import redis
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+        except ImportError:  # pragma: no cover - depends on the install
+            raise ImportError("redis_url needs the redis client: pip install 'llmrelay[redis]'") from None
+        self._url = url
+        self._timeout = timeout
+        self._options = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                         "retry": Retry(NoBackoff(), 0), "health_check_interval": 0}
+        self._client = redis.Redis.from_url(url, **self._options)
+        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = \
+            weakref.WeakKeyDictionary()
+        self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+        self._local = MemoryState(allowed_fails)
+        self._by_id = {d.id: d for d in deployments}
+        self._head = [prefix, uuid.uuid4().hex, str(allowed_fails)]
+        self._pending: deque[tuple[Any, ...]] = deque()
+        self._in_flight = 0  # this router's shared tickets not yet settled
+        self._down_until = 0.0
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    # ---- the interface --------------------------------------------------------------------
+
+    def pick(self, candidates: Sequence["Deployment"], mode: str) -> "Ticket | float":
+        if self._local_only():
+            return self._local.pick(candidates, mode)
+        batch = self._drain()
+        try:
+            result = ROUTE.run(self._client, self._args(batch, mode, candidates))
+        except self._errors as exc:
+            self._failed(exc, batch)
+            return self._local.pick(candidates, mode)
+        return self._ticket(result)
+
+    async def apick(self, candidates: Sequence["Deployment"], mode: str) -> "Ticket | float":
+        if self._local_only():
+            return self._local.pick(candidates, mode)
+        batch = self._drain()
+        try:
+            result = await ROUTE.arun(self._aclient(), self._args(batch, mode, candidates))
+        except self._errors as exc:
+            self._failed(exc, batch)
+            return self._local.pick(candidates, mode)
+        return self._ticket(result)
+
+    def wait_time(self, candidates: Sequence["Deployment"]) -> float:
+        if not self._local_only():
+            batch = self._drain()
+            try:
+                return self._wait(ROUTE.run(self._client, self._args(batch, "peek", candidates)))
+            except self._errors as exc:
+                self._failed(exc, batch)
+        return self._local.wait_time(candidates)
+
+    async def await_time(self, candidates: Sequence["Deployment"]) -> float:
+        if not self._local_only():
+            batch = self._drain()
+            try:
+                result = await ROUTE.arun(self._aclient(), self._args(batch, "peek", candidates))
+                return self._wait(result)
+            except self._errors as exc:
+                self._failed(exc, batch)
+        return self._local.wait_time(candidates)
+
+    def settle(self, ticket: Ticket, *, tokens: int = 0, latency: float | None = None,
+               ttft: float | None = None, failure: int = 0, cooldown: float = 0.0) -> None:
+        if not ticket.shared:
+            self._local.settle(ticket, tokens=tokens, latency=latency, ttft=ttft,
+                               failure=failure, cooldown=cooldown)
+            return
+        if ticket.settled:
+            return
+        ticket.settled = True
+        with self._lock:
+            self._in_flight -= 1
+        self._pending.append((ticket.deployment.id, tokens, latency, ttft, failure, cooldown,
+                              time.monotonic()))
+        if len(self._pending) > MAX_PENDING:
+            self._pending.popleft()  # Redis has been gone long: forget the oldest
+        self._ensure_flusher()
+        self._wake.set()
+
+    def flush(self) -> None:
+        if not self._pending or self._local_only():
+            return
+        batch = self._drain()
+        try:
+            ROUTE.run(self._client, self._args(batch, "", ()))
+        except self._errors as exc:
+            self._failed(exc, batch)
+
+    async def aflush(self) -> None:
+        if not self._pending or self._local_only():
+            return
+        batch = self._drain()
+        try:
+            await ROUTE.arun(self._aclient(), self._args(batch, "", ()))
+        except self._errors as exc:
+            self._failed(exc, batch)
+
+    def statuses(self, deployments: Sequence["Deployment"]) -> list[DeploymentStatus]:
+        self.flush()
+        if self._local_only():
+            return self._local.statuses(deployments)
+        try:
+            raw = STATUS.run(self._client, [self._head[0], *(d.id for d in deployments)])
+        except self._errors as exc:
+            self._failed(exc, [])
+            return self._local.statuses(deployments)
+        return _statuses(deployments, raw)
+
+    async def astatuses(self, deployments: Sequence["Deployment"]) -> list[DeploymentStatus]:
+        await self.aflush()
+        if self._local_only():
+            return self._local.statuses(deployments)
+        try:
+            raw = await STATUS.arun(self._aclient(), [self._head[0], *(d.id for d in deployments)])
+        except self._errors as exc:
+            self._failed(exc, [])
+            return self._local.statuses(deployments)
+        return _statuses(deployments, raw)
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self.flush()
+        self._client.close()
+
+    @property
+    def connected(self) -> bool:
+        """``False`` while routing runs on local state because Redis could not be reached."""
+        return not self._local_only()
+
+    # ---- plumbing -------------------------------------------------------------------------
+
+    def _local_only(self) -> bool:
+        down = self._down_until
+        return bool(down) and time.monotonic() < down
+
+    def _drain(self) -> list[tuple[Any, ...]]:
+        batch = []
+        pending = self._pending
+        while pending:
+            try:
+                batch.append(pending.popleft())
+            except IndexError:  # another thread took the last one
+                break
+        return batch
+
+    def _args(self, batch: list[tuple[Any, ...]], mode: str,
+              candidates: Sequence["Deployment"]) -> list[Any]:
+        args: list[Any] = [*self._head, len(batch)]
+        if batch:
+            now = time.monotonic()
+            for ident, tokens, latency, ttft, failure, cooldown, at in batch:
+                args += (ident, tokens, "" if latency is None else f"{latency:.6f}",
+                         "" if ttft is None else f"{ttft:.6f}", failure, f"{cooldown:.6f}",
+                         f"{now - at:.6f}")
+        args += (mode, len(candidates))
+        for d in candidates:
+            args += (d.id, d.rpm or 0, d.tpm or 0, NO_RANK if d.order is None else d.order)
+        return args
+
+    def _ticket(self, result: Any) -> "Ticket | float":
+        ident = result[0]
+        if self._down_until:
+            self._recovered()
+        if not ident:
+            return self._wait(result)
+        with self._lock:
+            self._in_flight += 1
+        return Ticket(self._by_id[ident.decode() if isinstance(ident, bytes) else ident], True)
+
+    @staticmethod
+    def _wait(result: Any) -> float:
+        wait = float(result[1])
+        return math.inf if wait >= 1e17 else wait
+
+    def _failed(self, exc: BaseException, batch: list[tuple[Any, ...]]) -> None:
+        """Redis did not answer: keep the settlements for later, route locally for a while."""
+        self._pending.extendleft(reversed(batch))
+        first = not self._down_until
+        self._down_until = time.monotonic() + RETRY_INTERVAL
+        if first:
+            logger.warning("Router: Redis is unreachable (%s); routing on local state until it "
+                           "is back", type(exc).__name__)
+
+    def _recovered(self) -> None:
+        self._down_until = 0.0
+        logger.warning("Router: Redis is reachable again; routing on shared state")
+
+    def _aclient(self) -> Any:
+        """One asyncio client per event loop (their connections belong to a loop)."""
+        loop = asyncio.get_running_loop()
+        client = self._aclients.get(loop)
+        if client is None:
+            import redis.asyncio
+
+            client = self._aclients[loop] = redis.asyncio.Redis.from_url(self._url, **self._options)
+        return client
+
+    def _ensure_flusher(self) -> None:
+        if self._flusher is None or not self._flusher.is_alive():
+            with self._lock:
+                if self._flusher is None or not self._flusher.is_alive():
+                    self._flusher = threading.Thread(target=self._flush_loop, daemon=True,
+                                                     name="llmrelay-router-redis")
+                    self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        """Send settlements no pick carried within ``LINGER``; heartbeat while requests are
+        in flight (so other routers never take them for a dead router's)."""
+        last_beat = time.monotonic()
+        while not self._closed:
+            woken = self._wake.wait(HEARTBEAT)
+            self._wake.clear()
+            if self._closed:
+                return
+            if woken:
+                time.sleep(LINGER)
+            beat = self._in_flight > 0 and time.monotonic() - last_beat >= HEARTBEAT
+            if self._pending or beat:
+                if self._local_only():
+                    continue
+                batch = self._drain()
+                try:
+                    ROUTE.run(self._client, self._args(batch, "", ()))
+                    last_beat = time.monotonic()
+                except self._errors as exc:
+                    self._failed(exc, batch)
+
+
+def _float(raw: Any) -> float | None:
+    return float(raw) if raw not in (b"", "", None) else None
+
+
+def _statuses(deployments: Sequence["Deployment"], raw: Any) -> list[DeploymentStatus]:
+    now = float(raw[0])
+    minute = int(raw[1])
+    out = []
+    for k, d in enumerate(deployments):
+        c, m, r, t, f, lat, ttft = raw[2 + 7 * k: 9 + 7 * k]
+        cool = _float(c)
+        current = _float(m) == minute
+        out.append(DeploymentStatus(
+            id=d.id, model_name=d.model_name, model=d.model,
+            cooling_until=cool if cool is not None and cool > now else None,
+            rpm_used=int(_float(r) or 0) if current else 0,
+            tpm_used=int(_float(t) or 0) if current else 0,
+            in_flight=max(int(_float(f) or 0), 0), latency=_float(lat),
+            time_to_first_token=_float(ttft), rpm=d.rpm, tpm=d.tpm, weight=d.weight, order=d.order,
+        ))
+    return out
