@@ -102,7 +102,7 @@ def test_bad_settings_are_value_errors(kwargs: dict[str, Any], match: str) -> No
 
 def test_unknown_group_is_a_bad_request_listing_the_groups(emu: Emulator) -> None:
     router = llmrelay.Router(model_list=[azure(emu, "a"), azure(emu, "b", group="backup")])
-    with pytest.raises(llmrelay.BadRequestError, match="'chatt'.*backup, chat") as info:
+    with pytest.raises(llmrelay.BadRequestError, match=r"'chatt'.*backup, chat") as info:
         router.completion(model="chatt", messages=MESSAGES)
     assert info.value.status_code == 400
     assert len(emu.requests) == 0

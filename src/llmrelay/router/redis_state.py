@@ -85,7 +85,7 @@ class RedisState:
             raise ImportError("redis_url needs the redis client: pip install 'llmrelay[redis]'") from None
         self._url = url
         self._timeout = timeout
-        self._options = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+        self._options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
                          "retry": Retry(NoBackoff(), 0), "health_check_interval": 0}
         self._client = redis.Redis.from_url(url, **self._options)
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = \
