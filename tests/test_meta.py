@@ -31,9 +31,9 @@ def test_meta_of_a_plain_call(emulator: Emulator, mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_attempts_count_retries(emulator: Emulator, mode: str) -> None:
-    emulator.fail(500, times=2)
+    emulator.fail(500, times=2, provider="anthropic", headers={"retry-after-ms": "1"})
     resp = call(mode, model="claude-3-5-haiku-latest", num_retries=2, **at(emulator, "anthropic"))
-    assert resp.meta.attempts == 3 == emulator.count()
+    assert resp.meta.attempts == 3 == emulator.count("anthropic")
     assert resp.meta.provider == "anthropic"
     assert resp.meta.request_id is not None
 

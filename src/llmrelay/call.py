@@ -21,7 +21,7 @@ from .masking import scrub
 from .meta import REQUEST_ID_HEADERS
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
-from .validation import validate_messages, validate_params
+from .validation import validate_call_options, validate_messages, validate_params
 
 if TYPE_CHECKING:
     import httpx
@@ -211,6 +211,7 @@ def prepare(
     """Validate, route and translate a call; nothing is sent yet."""
     validate_messages(messages)
     validate_params(params)
+    validate_call_options(timeout, force_timeout, num_retries)
     provider, provider_model = get_provider(model, azure=azure)
     adapter = get_adapter(provider)
     settings = ProviderSettings.resolve(

@@ -122,3 +122,19 @@ def validate_messages(messages: Any) -> None:
                 _fail(f"{where}.tool_calls[{k}] must have an id")
             if not isinstance(fn.get("arguments", ""), str):
                 _fail(f"{where}.tool_calls[{k}].function.arguments must be a JSON string")
+
+
+def validate_call_options(timeout: Any, force_timeout: Any, num_retries: Any) -> None:
+    """``timeout`` a positive number, ``None`` or an ``httpx.Timeout``; ``force_timeout`` a
+    positive number or ``None``; ``num_retries`` an int or ``None``."""
+    if timeout is not None and not _positive(timeout):
+        if type(timeout).__name__ != "Timeout" or type(timeout).__module__.split(".")[0] != "httpx":
+            _fail(f"timeout must be a positive number of seconds or an httpx.Timeout, got {timeout!r}")
+    if force_timeout is not None and not _positive(force_timeout):
+        _fail(f"force_timeout must be a positive number of seconds, got {force_timeout!r}")
+    if num_retries is not None and (isinstance(num_retries, bool) or not isinstance(num_retries, int)):
+        _fail(f"num_retries must be an int, got {num_retries!r}")
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
