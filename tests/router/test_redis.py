@@ -173,10 +173,13 @@ def test_redis_killed_mid_run_keeps_calls_flowing(emu: Emulator, throwaway_redis
                 errors.append(exc)
 
     caplog.set_level(logging.WARNING, logger="llmrelay")
+    router.completion(model="chat", messages=MESSAGES)  # imports and script loads done
     threads = [threading.Thread(target=work) for _ in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while done < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
     before = done
     throwaway_redis.proc.kill()
     throwaway_redis.proc.wait()

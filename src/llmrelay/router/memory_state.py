@@ -160,6 +160,9 @@ class MemoryState:
     def close(self) -> None:
         pass
 
+    async def aclose(self) -> None:
+        pass
+
 
 def _key(s: _Stats, mode: str) -> float:
     if mode == "in_flight":

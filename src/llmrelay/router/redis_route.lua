@@ -2,7 +2,7 @@
 -- settlements, then pick an eligible deployment and count its request (or only measure how
 -- long until one is eligible).
 --
--- ARGV: prefix, instance, allowed_fails, n_settle,
+-- ARGV: prefix, instance, allowed_fails, beat (1: heartbeat and reap), n_settle,
 --       n_settle x (id, tokens, latency|"", ttft|"", failure 0|1|2, cooldown, age),
 --       mode ("" settle only | "peek" | "first" | "in_flight" | "tpm" | "latency" | "ttft"),
 --       n_candidates, n_candidates x (id, rpm|0, tpm|0, rank)
@@ -22,57 +22,69 @@ local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local minute = math.floor(tonumber(clock[1]) / 60)
 local TTL = 86400
 local FAIL_WINDOW = 60
+local DEAD = 60
 local EWMA = 0.25
-local instances = P .. ':instances'
 local mine = P .. ':inst:' .. inst
 
-redis.call('ZADD', instances, now, inst)
-redis.call('EXPIRE', instances, TTL)
-
-for _, other in ipairs(redis.call('ZRANGEBYSCORE', instances, '-inf', now - 60, 'LIMIT', 0, 4)) do
-  local key = P .. ':inst:' .. other
-  local counts = redis.call('HGETALL', key)
-  for k = 1, #counts, 2 do
-    local dkey = P .. ':d:' .. counts[k]
-    if redis.call('HINCRBY', dkey, 'f', -tonumber(counts[k + 1])) < 0 then
-      redis.call('HSET', dkey, 'f', 0)
+if ARGV[4] == '1' then
+  local instances = P .. ':instances'
+  redis.call('ZADD', instances, now, inst)
+  redis.call('EXPIRE', instances, TTL)
+  redis.call('EXPIRE', mine, TTL)
+  for _, other in ipairs(redis.call('ZRANGEBYSCORE', instances, '-inf', now - DEAD, 'LIMIT', 0, 8)) do
+    local key = P .. ':inst:' .. other
+    local counts = redis.call('HGETALL', key)
+    for k = 1, #counts, 2 do
+      local dkey = P .. ':d:' .. counts[k]
+      if redis.call('HINCRBY', dkey, 'f', -tonumber(counts[k + 1])) < 0 then
+        redis.call('HSET', dkey, 'f', 0)
+      end
     end
+    redis.call('DEL', key)
+    redis.call('ZREM', instances, other)
   end
-  redis.call('DEL', key)
-  redis.call('ZREM', instances, other)
 end
 
-local function average(key, field, sample)
-  local current = redis.call('HGET', key, field)
+local function average(current, sample)
   if current then
     sample = tonumber(current) + EWMA * (sample - tonumber(current))
   end
-  redis.call('HSET', key, field, string.format('%.6f', sample))
+  return string.format('%.6f', sample)
 end
 
-local i = 5
-for _ = 1, tonumber(ARGV[4]) do
+local i = 6
+for _ = 1, tonumber(ARGV[5]) do
   local id, tokens, latency, ttft = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2], ARGV[i + 3]
-  local failure, cooldown, age = tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5]), tonumber(ARGV[i + 6])
+  local failure = tonumber(ARGV[i + 4])
   local key = P .. ':d:' .. id
+  local h = redis.call('HMGET', key, 'm', 't', 'f', 'l', 's', 'c')
+  local update = {}
   local left = redis.call('HINCRBY', mine, id, -1)
   if left <= 0 then
     redis.call('HDEL', mine, id)
   end
-  if left >= 0 and redis.call('HINCRBY', key, 'f', -1) < 0 then
-    redis.call('HSET', key, 'f', 0)
+  if left >= 0 then  -- else a router took this count back, believing us dead
+    update[#update + 1] = 'f'
+    update[#update + 1] = math.max(tonumber(h[3] or 1) - 1, 0)
   end
   if tokens > 0 then
-    if tonumber(redis.call('HGET', key, 'm') or -1) ~= minute then
-      redis.call('HSET', key, 'm', minute, 'r', 0, 't', tokens)
+    if tonumber(h[1] or -1) ~= minute then
+      for _, v in ipairs({'m', minute, 'r', 0, 't', tokens}) do update[#update + 1] = v end
     else
-      redis.call('HINCRBY', key, 't', tokens)
+      update[#update + 1] = 't'
+      update[#update + 1] = tonumber(h[2] or 0) + tokens
     end
   end
-  if latency ~= '' then average(key, 'l', tonumber(latency)) end
-  if ttft ~= '' then average(key, 's', tonumber(ttft)) end
+  if latency ~= '' then
+    update[#update + 1] = 'l'
+    update[#update + 1] = average(h[4], tonumber(latency))
+  end
+  if ttft ~= '' then
+    update[#update + 1] = 's'
+    update[#update + 1] = average(h[5], tonumber(ttft))
+  end
   if failure > 0 then
-    local at = now - age
+    local at = now - tonumber(ARGV[i + 6])
     local cool = failure == 2
     local fails = P .. ':fails:' .. id
     if failure == 1 then
@@ -83,12 +95,16 @@ for _ = 1, tonumber(ARGV[4]) do
     end
     if cool then
       redis.call('DEL', fails)
-      if at + cooldown > tonumber(redis.call('HGET', key, 'c') or 0) then
-        redis.call('HSET', key, 'c', string.format('%.6f', at + cooldown))
+      local until_ = at + tonumber(ARGV[i + 5])
+      if until_ > tonumber(h[6] or 0) then
+        update[#update + 1] = 'c'
+        update[#update + 1] = string.format('%.6f', until_)
       end
     end
   end
-  redis.call('EXPIRE', key, TTL)
+  if #update > 0 then
+    redis.call('HSET', key, unpack(update))
+  end
   i = i + 7
 end
 
@@ -97,7 +113,7 @@ if mode == '' then
   return {'', '0'}
 end
 local wait = 1e18
-local chosen, chosen_key, chosen_rank = nil, nil, nil
+local chosen, chosen_key, chosen_rank, chosen_h = nil, nil, nil, nil
 for _ = 1, tonumber(ARGV[i + 1]) do
   i = i + 4
   local id, rpm, tpm, rank = ARGV[i - 2], tonumber(ARGV[i - 1]), tonumber(ARGV[i]), tonumber(ARGV[i + 1])
@@ -115,23 +131,22 @@ for _ = 1, tonumber(ARGV[i + 1]) do
       wait = math.min(wait, (minute + 1) * 60 - now)
     elseif mode == 'peek' then
       return {'', '0'}
-    elseif mode == 'first' then
-      chosen = id
-      break
     else
-      local value
+      local value = 0
       if mode == 'in_flight' then
         value = tonumber(h[5] or 0)
       elseif mode == 'tpm' then
         value = used_t
       elseif mode == 'latency' then
         value = tonumber(h[6] or -1)
-      else
+      elseif mode == 'ttft' then
         value = tonumber(h[7] or -1)
       end
       if not chosen or value < chosen_key then
-        chosen, chosen_key, chosen_rank = id, value, rank
+        chosen, chosen_key, chosen_rank, chosen_h = id, value, rank, h
+        chosen_h.used_r = used_r
       end
+      if mode == 'first' then break end
     end
   end
 end
@@ -140,13 +155,11 @@ if not chosen then
   return {'', string.format('%.6f', wait)}
 end
 local key = P .. ':d:' .. chosen
-if tonumber(redis.call('HGET', key, 'm') or -1) ~= minute then
-  redis.call('HSET', key, 'm', minute, 'r', 1, 't', 0)
+if tonumber(chosen_h[2] or -1) ~= minute then
+  redis.call('HSET', key, 'm', minute, 'r', 1, 't', 0, 'f', tonumber(chosen_h[5] or 0) + 1)
+  redis.call('EXPIRE', key, TTL)
 else
-  redis.call('HINCRBY', key, 'r', 1)
+  redis.call('HSET', key, 'r', chosen_h.used_r + 1, 'f', tonumber(chosen_h[5] or 0) + 1)
 end
-redis.call('HINCRBY', key, 'f', 1)
-redis.call('EXPIRE', key, TTL)
 redis.call('HINCRBY', mine, chosen, 1)
-redis.call('EXPIRE', mine, TTL)
 return {chosen, '0'}

@@ -18,7 +18,7 @@ import uuid
 import weakref
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
 
 from .deployments import DeploymentStatus
 from .memory_state import MemoryState
@@ -34,8 +34,9 @@ logger = logging.getLogger("llmrelay")
 HERE = Path(__file__).resolve().parent
 TIMEOUT = 0.25  # seconds per Redis operation: a dead Redis must not slow calls down much
 RETRY_INTERVAL = 2.0  # seconds on local state before Redis is tried again
-LINGER = 0.005  # the flusher waits this long for a pick to carry settlements instead
-HEARTBEAT = 15.0  # seconds between heartbeats while this router has requests in flight
+LINGER = 0.02  # the flusher waits this long for a pick to carry settlements instead
+BEAT = 5.0  # a routing decision carries this router's heartbeat at most this often
+HEARTBEAT = 15.0  # seconds between the flusher's heartbeats while requests are in flight
 MAX_PENDING = 10_000
 NO_RANK = "1e18"
 
@@ -89,13 +90,15 @@ class RedisState:
                          "retry": Retry(NoBackoff(), 0), "health_check_interval": 0}
         self._client = redis.Redis.from_url(url, **self._options)
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = \
-            weakref.WeakKeyDictionary()
+            weakref.WeakKeyDictionary()  # loop -> (client, the generator that closes it)
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
         self._local = MemoryState(allowed_fails)
         self._by_id = {d.id: d for d in deployments}
         self._head = [prefix, uuid.uuid4().hex, str(allowed_fails)]
         self._pending: deque[tuple[Any, ...]] = deque()
         self._in_flight = 0  # this router's shared tickets not yet settled
+        self._last_beat = -math.inf
+        self._flush_due = False  # the flusher has been woken for what is pending
         self._down_until = 0.0
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -120,7 +123,7 @@ class RedisState:
             return self._local.pick(candidates, mode)
         batch = self._drain()
         try:
-            result = await ROUTE.arun(self._aclient(), self._args(batch, mode, candidates))
+            result = await ROUTE.arun(await self._aclient(), self._args(batch, mode, candidates))
         except self._errors as exc:
             self._failed(exc, batch)
             return self._local.pick(candidates, mode)
@@ -139,7 +142,7 @@ class RedisState:
         if not self._local_only():
             batch = self._drain()
             try:
-                result = await ROUTE.arun(self._aclient(), self._args(batch, "peek", candidates))
+                result = await ROUTE.arun(await self._aclient(), self._args(batch, "peek", candidates))
                 return self._wait(result)
             except self._errors as exc:
                 self._failed(exc, batch)
@@ -160,8 +163,11 @@ class RedisState:
                               time.monotonic()))
         if len(self._pending) > MAX_PENDING:
             self._pending.popleft()  # Redis has been gone long: forget the oldest
-        self._ensure_flusher()
-        self._wake.set()
+        if not self._flush_due:
+            # One wake-up per linger, not per call: a thread switch costs more than a call.
+            self._flush_due = True
+            self._ensure_flusher()
+            self._wake.set()
 
     def flush(self) -> None:
         if not self._pending or self._local_only():
@@ -177,7 +183,7 @@ class RedisState:
             return
         batch = self._drain()
         try:
-            await ROUTE.arun(self._aclient(), self._args(batch, "", ()))
+            await ROUTE.arun(await self._aclient(), self._args(batch, "", ()))
         except self._errors as exc:
             self._failed(exc, batch)
 
@@ -197,7 +203,7 @@ class RedisState:
         if self._local_only():
             return self._local.statuses(deployments)
         try:
-            raw = await STATUS.arun(self._aclient(), [self._head[0], *(d.id for d in deployments)])
+            raw = await STATUS.arun(await self._aclient(), [self._head[0], *(d.id for d in deployments)])
         except self._errors as exc:
             self._failed(exc, [])
             return self._local.statuses(deployments)
@@ -208,6 +214,13 @@ class RedisState:
         self._wake.set()
         self.flush()
         self._client.close()
+
+    async def aclose(self) -> None:
+        await self.aflush()
+        entry = self._aclients.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[1].aclose()
+        self.close()
 
     @property
     def connected(self) -> bool:
@@ -232,9 +245,12 @@ class RedisState:
 
     def _args(self, batch: list[tuple[Any, ...]], mode: str,
               candidates: Sequence["Deployment"]) -> list[Any]:
-        args: list[Any] = [*self._head, len(batch)]
+        now = time.monotonic()
+        beat = now - self._last_beat >= BEAT
+        if beat:
+            self._last_beat = now
+        args: list[Any] = [*self._head, "1" if beat else "0", len(batch)]
         if batch:
-            now = time.monotonic()
             for ident, tokens, latency, ttft, failure, cooldown, at in batch:
                 args += (ident, tokens, "" if latency is None else f"{latency:.6f}",
                          "" if ttft is None else f"{ttft:.6f}", failure, f"{cooldown:.6f}",
@@ -272,14 +288,19 @@ class RedisState:
         self._down_until = 0.0
         logger.warning("Router: Redis is reachable again; routing on shared state")
 
-    def _aclient(self) -> Any:
-        """One asyncio client per event loop (their connections belong to a loop)."""
+    async def _aclient(self) -> Any:
+        """One asyncio client per event loop (their connections belong to a loop), closed
+        with the loop."""
         loop = asyncio.get_running_loop()
-        client = self._aclients.get(loop)
-        if client is None:
-            import redis.asyncio
+        entry = self._aclients.get(loop)
+        if entry is not None:
+            return entry[0]
+        import redis.asyncio
 
-            client = self._aclients[loop] = redis.asyncio.Redis.from_url(self._url, **self._options)
+        client = redis.asyncio.Redis.from_url(self._url, **self._options)
+        keeper = _close_with_loop(client)
+        await keeper.__anext__()
+        self._aclients[loop] = (client, keeper)
         return client
 
     def _ensure_flusher(self) -> None:
@@ -293,7 +314,6 @@ class RedisState:
     def _flush_loop(self) -> None:
         """Send settlements no pick carried within ``LINGER``; heartbeat while requests are
         in flight (so other routers never take them for a dead router's)."""
-        last_beat = time.monotonic()
         while not self._closed:
             woken = self._wake.wait(HEARTBEAT)
             self._wake.clear()
@@ -301,16 +321,27 @@ class RedisState:
                 return
             if woken:
                 time.sleep(LINGER)
-            beat = self._in_flight > 0 and time.monotonic() - last_beat >= HEARTBEAT
-            if self._pending or beat:
-                if self._local_only():
-                    continue
+                self._flush_due = False
+            if self._local_only():
+                continue
+            if self._pending or (self._in_flight > 0
+                                 and time.monotonic() - self._last_beat >= HEARTBEAT):
+                if not self._pending:
+                    self._last_beat = -math.inf  # a heartbeat alone
                 batch = self._drain()
                 try:
                     ROUTE.run(self._client, self._args(batch, "", ()))
-                    last_beat = time.monotonic()
                 except self._errors as exc:
                     self._failed(exc, batch)
+
+
+async def _close_with_loop(client: Any) -> AsyncIterator[None]:
+    """Parked async generator: ``loop.shutdown_asyncgens()`` (run by ``asyncio.run``) closes
+    it, and so the client's connections, before the loop goes away."""
+    try:
+        yield
+    finally:
+        await client.aclose()
 
 
 def _float(raw: Any) -> float | None:

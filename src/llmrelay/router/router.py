@@ -155,6 +155,10 @@ class Router:
         """Stop background work and close the Redis connections (memory state: nothing)."""
         self.state.close()
 
+    async def aclose(self) -> None:
+        """``close()`` from async code: also closes this event loop's Redis connections."""
+        await self.state.aclose()
+
     def __repr__(self) -> str:
         return (f"Router(groups={list(self.groups)!r}, deployments={len(self.table)}, "
                 f"routing_strategy={self.strategy.name!r}, shared={self.state.shared})")
