@@ -99,6 +99,7 @@ class RedisState:
         self._in_flight = 0  # this router's shared tickets not yet settled
         self._last_beat = -math.inf
         self._flush_due = False  # the flusher has been woken for what is pending
+        self._sending = 0  # settlement batches taken from the queue and not yet applied
         self._down_until = 0.0
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -188,6 +189,9 @@ class RedisState:
             self._failed(exc, batch)
 
     def statuses(self, deployments: Sequence["Deployment"]) -> list[DeploymentStatus]:
+        deadline = self._quiet_deadline()
+        while deadline is not None and self._sending and time.monotonic() < deadline:
+            time.sleep(0.001)  # the flusher's batch lands before the snapshot is read
         self.flush()
         if self._local_only():
             return self._local.statuses(deployments)
@@ -199,6 +203,9 @@ class RedisState:
         return _statuses(deployments, raw)
 
     async def astatuses(self, deployments: Sequence["Deployment"]) -> list[DeploymentStatus]:
+        deadline = self._quiet_deadline()
+        while deadline is not None and self._sending and time.monotonic() < deadline:
+            await asyncio.sleep(0.001)
         await self.aflush()
         if self._local_only():
             return self._local.statuses(deployments)
@@ -224,8 +231,9 @@ class RedisState:
 
     @property
     def connected(self) -> bool:
-        """``False`` while routing runs on local state because Redis could not be reached."""
-        return not self._local_only()
+        """``False`` from a failed Redis operation until one succeeds again (meanwhile routing
+        runs on local state)."""
+        return not self._down_until
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -242,6 +250,10 @@ class RedisState:
             except IndexError:  # another thread took the last one
                 break
         return batch
+
+    def _quiet_deadline(self) -> float | None:
+        """When the flusher is sending a batch, how long a snapshot may wait for it."""
+        return time.monotonic() + self._timeout if self._sending else None
 
     def _args(self, batch: list[tuple[Any, ...]], mode: str,
               candidates: Sequence["Deployment"]) -> list[Any]:
@@ -278,8 +290,9 @@ class RedisState:
     def _failed(self, exc: BaseException, batch: list[tuple[Any, ...]]) -> None:
         """Redis did not answer: keep the settlements for later, route locally for a while."""
         self._pending.extendleft(reversed(batch))
-        first = not self._down_until
-        self._down_until = time.monotonic() + RETRY_INTERVAL
+        with self._lock:
+            first = not self._down_until
+            self._down_until = time.monotonic() + RETRY_INTERVAL
         if first:
             logger.warning("Router: Redis is unreachable (%s); routing on local state until it "
                            "is back", type(exc).__name__)
@@ -328,11 +341,14 @@ class RedisState:
                                  and time.monotonic() - self._last_beat >= HEARTBEAT):
                 if not self._pending:
                     self._last_beat = -math.inf  # a heartbeat alone
+                self._sending += 1
                 batch = self._drain()
                 try:
                     ROUTE.run(self._client, self._args(batch, "", ()))
                 except self._errors as exc:
                     self._failed(exc, batch)
+                finally:
+                    self._sending -= 1
 
 
 async def _close_with_loop(client: Any) -> AsyncIterator[None]:
