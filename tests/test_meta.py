@@ -95,6 +95,7 @@ def test_stream_meta_is_complete_after_close(emulator: Emulator) -> None:
     stream.close()
     assert stream.meta.latency is not None and stream.meta.time_to_first_token is not None
     assert stream.meta.usage is None  # closed before the provider sent it
+    assert stream.meta.cost is None
 
 
 @pytest.mark.parametrize("mode", MODES)

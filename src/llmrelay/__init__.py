@@ -22,12 +22,14 @@ from .exceptions import (
     RateLimitError,
     ServiceUnavailableError,
     Timeout,
+    UnknownModelError,
     UnsupportedParamsError,
 )
 
 if TYPE_CHECKING:
     from .api import acompletion, completion
     from .chunks import stream_chunk_builder
+    from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
     from .router import NoDeploymentAvailableError, Router
     from .streaming import AsyncStream, Stream
@@ -60,6 +62,11 @@ _LAZY = {
     "ModelResponseChunk": "types",
     "Message": "types",
     "Usage": "types",
+    "completion_cost": "pricing",
+    "model_info": "pricing",
+    "register_model": "pricing",
+    "token_counter": "pricing",
+    "ModelInfo": "pricing",
 }
 
 __all__ = [
@@ -72,6 +79,7 @@ __all__ = [
     "ContextWindowExceededError",
     "InternalServerError",
     "Message",
+    "ModelInfo",
     "ModelResponse",
     "ModelResponseChunk",
     "NoDeploymentAvailableError",
@@ -82,6 +90,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Stream",
     "Timeout",
+    "UnknownModelError",
     "UnsupportedParamsError",
     "Usage",
     "aclose",
@@ -90,9 +99,13 @@ __all__ = [
     "callbacks",
     "close",
     "completion",
+    "completion_cost",
     "get_provider",
+    "model_info",
+    "register_model",
     "stream_chunk_builder",
     "supports",
+    "token_counter",
 ]
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "RateLimitError",
     "ServiceUnavailableError",
     "Timeout",
+    "UnknownModelError",
     "UnsupportedParamsError",
     "error_class_for_status",
 ]
@@ -141,6 +142,26 @@ class Timeout(APIConnectionError):
 
     def __init__(self, message: str = "Request timed out.", **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
+
+
+class UnknownModelError(LookupError):
+    """No price is known for a model: ``completion_cost`` raises it rather than guess.
+
+    Not an ``APIError``: nothing was sent. ``model`` names the model that has no price.
+    """
+
+    def __init__(self, model: str, message: str | None = None) -> None:
+        self.model = model
+        self.message = message or (
+            f"No price or model info is known for model {model!r}. Register one with "
+            f"llmrelay.register_model({model!r}, base_model=...) or "
+            f"register_model({model!r}, input_cost_per_token=..., output_cost_per_token=...), "
+            "or list it in the file named by LLMRELAY_MODEL_PRICES."
+        )
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 STATUS_CLASSES: dict[int, type[APIError]] = {

@@ -72,7 +72,7 @@ class CallMeta:
                 return 0.0
             if not self.parts:
                 return None  # nothing answered yet (a stream still running)
-            from .pricing import cost_of_parts  # type: ignore[import-not-found,unused-ignore]
+            from .pricing import cost_of_parts
 
             self._cost = cost_of_parts(self.provider or "", self.written, self.base_model,
                                        self.parts)
