@@ -52,6 +52,14 @@ class Deployment:
     base_model: str | None = None
     prices: Mapping[str, float] = field(default_factory=dict)
 
+    def cost(self, usage: Any) -> float | None:
+        """What ``usage`` costs at this deployment's own ``model_info`` prices (``None``
+        without them: the price data prices it)."""
+        if not self.prices or usage is None:
+            return None
+        return ((usage.prompt_tokens or 0) * self.prices.get("input_cost_per_token", 0.0)
+                + (usage.completion_tokens or 0) * self.prices.get("output_cost_per_token", 0.0))
+
     @property
     def rank(self) -> float:
         return math.inf if self.order is None else float(self.order)

@@ -191,6 +191,8 @@ class RoutedCall:
                                  latency=_perf() - started)
         meta = result.meta
         meta.attempts += self.failed_attempts
+        if ticket.deployment.prices:
+            meta.cost = ticket.deployment.cost(meta.usage)
         return result
 
     def _chain_end(self, ticket: Ticket, stream: "Stream[Any] | AsyncStream[Any]",
@@ -212,6 +214,8 @@ class RoutedCall:
             latency=_perf() - started if how == "complete" else None,
             failure=failure, cooldown=cooldown)
         meta.attempts += self.failed_attempts
+        if ticket.deployment.prices and usage is not None:
+            meta.cost = ticket.deployment.cost(usage)
 
     # ---- hooks ----------------------------------------------------------------------------
 

@@ -105,7 +105,7 @@ def deployment_price(d: "Deployment") -> float:
     """USD per input token + per output token; ``inf`` when nothing prices it."""
     if d.prices:
         return sum(d.prices.get(k, 0.0) for k in ("input_cost_per_token", "output_cost_per_token"))
-    from .. import pricing  # type: ignore[attr-defined]
+    from .. import pricing
 
     for name in (d.base_model, d.model):
         if not name:
