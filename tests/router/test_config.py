@@ -100,6 +100,19 @@ def test_bad_settings_are_value_errors(kwargs: dict[str, Any], match: str) -> No
         llmrelay.Router(model_list=model_list, **kwargs)
 
 
+def test_call_arguments_over_params_over_router_defaults_but_params_pin_the_target(
+        emu: Emulator) -> None:
+    deployment = azure(emu, "a", params={"temperature": 0.1, "max_tokens": 50, "user": "dep"})
+    router = llmrelay.Router(model_list=[deployment], timeout=30)
+    resp = router.completion(model="chat", messages=MESSAGES, temperature=0.7,
+                             api_base="http://127.0.0.1:9/", api_key="sk-other",
+                             api_version="2020-01-01")
+    assert resp.meta.deployment == "a"  # the deployment's api_base, key and version were used
+    body = emu.requests[-1].body
+    assert (body["temperature"], body["max_tokens"], body["user"]) == (0.7, 50, "dep")
+    assert emu.requests[-1].query["api-version"] == API_VERSION
+
+
 def test_unknown_group_is_a_bad_request_listing_the_groups(emu: Emulator) -> None:
     router = llmrelay.Router(model_list=[azure(emu, "a"), azure(emu, "b", group="backup")])
     with pytest.raises(llmrelay.BadRequestError, match=r"'chatt'.*backup, chat") as info:

@@ -263,3 +263,24 @@ def test_a_dead_routers_in_flight_counts_are_taken_back(emu: Emulator, redis_url
     client.close()
     stream.close()
     alive.close()
+
+
+async def test_async_calls_survive_redis_going_away(emu: Emulator,
+                                                    throwaway_redis: RedisServer) -> None:
+    router = llmrelay.Router(model_list=[azure(emu, "a"), azure(emu, "b")],
+                             redis_url=throwaway_redis.url, redis_prefix="akill")
+    gate = asyncio.Semaphore(20)
+
+    async def one() -> str:
+        async with gate:
+            return str((await router.acompletion(model="chat", messages=MESSAGES)).meta.deployment)
+
+    assert len(await asyncio.gather(*(one() for _ in range(40)))) == 40
+    throwaway_redis.proc.kill()
+    throwaway_redis.proc.wait()
+    started = time.monotonic()
+    assert len(await asyncio.gather(*(one() for _ in range(40)))) == 40
+    assert time.monotonic() - started < 2.0
+    statuses = await router.adeployments()  # local state while Redis is gone
+    assert sum(d.rpm_used for d in statuses) >= 40
+    await router.aclose()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import TYPE_CHECKING, Any, Callable, Generator
+from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping, Protocol
 
 from .. import hooks, retries
-from ..exceptions import APIError, Timeout
+from ..exceptions import APIError, BadRequestError, Timeout
 from ..hooks import CallStart
 from ..meta import CallMeta
 from ..scope import SCOPE, CallScope
@@ -25,9 +25,10 @@ if TYPE_CHECKING:
     from ..hooks import CallRun
     from ..streaming import StreamEnd
     from .deployments import Deployment
-    from .router import Router
+    from .state import RouterState
+    from .strategies import Strategy
 
-__all__ = ["RoutedCall"]
+__all__ = ["RoutedCall", "Routing"]
 
 PICK, WAIT, SLEEP, ATTEMPT = range(4)
 SLACK = 0.05  # a deployment ready this much after the backoff is still waited for
@@ -38,6 +39,31 @@ _monotonic = time.monotonic
 _perf = time.perf_counter
 
 
+class Routing(Protocol):
+    """What a routed call reads from its ``Router``: the table, the rules and the state."""
+
+    @property
+    def groups(self) -> Mapping[str, tuple["Deployment", ...]]: ...
+    @property
+    def strategy(self) -> "Strategy": ...
+    @property
+    def state(self) -> "RouterState": ...
+    @property
+    def fallbacks(self) -> Mapping[str, Mapping[str, tuple[str, ...]]]: ...
+    @property
+    def scopes(self) -> Mapping[str, CallScope]: ...
+    @property
+    def scopes_by_group(self) -> Mapping[str, CallScope]: ...
+    @property
+    def defaults(self) -> Mapping[str, Any]: ...
+    @property
+    def num_retries(self) -> int: ...
+    @property
+    def force_timeout(self) -> float | None: ...
+    @property
+    def cooldown_time(self) -> float: ...
+
+
 class RoutedCall:
     """A call to a group: ``run()`` / ``await arun()`` return the answer or raise the error the
     caller gets. ``fn`` is the core function each attempt calls (``completion``, ...)."""
@@ -46,7 +72,7 @@ class RoutedCall:
                  "last_deployment", "last_error", "mode", "num_retries", "router", "run_",
                  "started", "stream", "wait_hint")
 
-    def __init__(self, router: "Router", fn: Callable[..., Any], group: str,
+    def __init__(self, router: Routing, fn: Callable[..., Any], group: str,
                  kwargs: dict[str, Any], stream: bool) -> None:
         self.router = router
         self.fn = fn
@@ -71,6 +97,10 @@ class RoutedCall:
     # ---- the decisions --------------------------------------------------------------------
 
     def steps(self) -> Steps:
+        if self.group not in self.router.groups:
+            raise BadRequestError(
+                f"Unknown model group {self.group!r}; this Router serves: "
+                + (", ".join(sorted(self.router.groups)) or "(no groups)"), model=self.group)
         used = [self.group]
         group = self.group
         while True:

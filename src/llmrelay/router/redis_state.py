@@ -126,7 +126,7 @@ class RedisState:
         try:
             result = await ROUTE.arun(await self._aclient(), self._args(batch, mode, candidates))
         except self._errors as exc:
-            self._failed(exc, batch)
+            await self._afailed(exc, batch)
             return self._local.pick(candidates, mode)
         return self._ticket(result)
 
@@ -146,7 +146,7 @@ class RedisState:
                 result = await ROUTE.arun(await self._aclient(), self._args(batch, "peek", candidates))
                 return self._wait(result)
             except self._errors as exc:
-                self._failed(exc, batch)
+                await self._afailed(exc, batch)
         return self._local.wait_time(candidates)
 
     def settle(self, ticket: Ticket, *, tokens: int = 0, latency: float | None = None,
@@ -186,7 +186,7 @@ class RedisState:
         try:
             await ROUTE.arun(await self._aclient(), self._args(batch, "", ()))
         except self._errors as exc:
-            self._failed(exc, batch)
+            await self._afailed(exc, batch)
 
     def statuses(self, deployments: Sequence["Deployment"]) -> list[DeploymentStatus]:
         deadline = self._quiet_deadline()
@@ -212,7 +212,7 @@ class RedisState:
         try:
             raw = await STATUS.arun(await self._aclient(), [self._head[0], *(d.id for d in deployments)])
         except self._errors as exc:
-            self._failed(exc, [])
+            await self._afailed(exc, [])
             return self._local.statuses(deployments)
         return _statuses(deployments, raw)
 
@@ -288,14 +288,29 @@ class RedisState:
         return math.inf if wait >= 1e17 else wait
 
     def _failed(self, exc: BaseException, batch: list[tuple[Any, ...]]) -> None:
-        """Redis did not answer: keep the settlements for later, route locally for a while."""
+        """Redis did not answer: keep the settlements for later, route locally for a while,
+        and drop the idle pooled connections (they went with the server; the next try opens
+        fresh ones instead of failing on each stale one in turn)."""
         self._pending.extendleft(reversed(batch))
+        try:
+            self._client.connection_pool.disconnect(inuse_connections=False)
+        except Exception:  # closing dead sockets must not fail the call
+            pass
         with self._lock:
             first = not self._down_until
             self._down_until = time.monotonic() + RETRY_INTERVAL
         if first:
             logger.warning("Router: Redis is unreachable (%s); routing on local state until it "
                            "is back", type(exc).__name__)
+
+    async def _afailed(self, exc: BaseException, batch: list[tuple[Any, ...]]) -> None:
+        self._failed(exc, batch)
+        entry = self._aclients.get(asyncio.get_running_loop())
+        if entry is not None:
+            try:
+                await entry[0].connection_pool.disconnect(inuse_connections=False)
+            except Exception:  # likewise
+                pass
 
     def _recovered(self) -> None:
         self._down_until = 0.0

@@ -14,7 +14,6 @@ import math
 import os
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ..exceptions import BadRequestError
 from ..scope import CallScope
 from .config import load_config, normalise_fallbacks, redis_address
 from .deployments import Deployment, DeploymentStatus, groups_of, parse_model_list
@@ -121,10 +120,6 @@ class Router:
 
     def _call(self, fn: Any, group: str, call_type: str, payload: Any,
               kwargs: dict[str, Any]) -> RoutedCall:
-        if group not in self.groups:
-            raise BadRequestError(
-                f"Unknown model group {group!r}; this Router serves: "
-                + (", ".join(sorted(self.groups)) or "(no groups)"), model=group)
         kwargs["messages" if call_type == "completion" else "input"] = payload
         callbacks = kwargs.pop("callbacks", None)
         kwargs.pop("cache", None)
