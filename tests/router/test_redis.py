@@ -228,7 +228,7 @@ def test_an_unreachable_redis_at_start_is_not_an_error(emu: Emulator, caplog: py
     started = time.monotonic()
     for _ in range(5):
         router.completion(model="chat", messages=MESSAGES)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 3.0
     assert caplog.text.count("Redis is unreachable") == 1
     assert router.deployments()[0].rpm_used == 5
 

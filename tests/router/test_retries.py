@@ -18,10 +18,10 @@ FAST = {"retry-after-ms": "10"}  # a short backoff for a 5xx the router retries
 @pytest.mark.parametrize("mode", MODES)
 def test_retryable_failure_goes_to_another_deployment_at_once(emu: Emulator, mode: str) -> None:
     router = llmrelay.Router(model_list=[azure(emu, "a", order=1), azure(emu, "b", order=2)])
-    fail(emu, "a", 500)
+    fail(emu, "a", 500, headers={"retry-after": "2"})
     started = time.monotonic()
     resp = route(mode, router)
-    assert time.monotonic() - started < 0.4  # no backoff before another deployment
+    assert time.monotonic() - started < 1.5  # no backoff (2 s) before another deployment
     assert (resp.meta.deployment, resp.meta.attempts) == ("b", 2)
     assert (sent(emu, "a"), sent(emu, "b")) == (1, 1)
     assert all(d.cooling_until is None for d in router.deployments())  # 1 <= allowed_fails
@@ -97,10 +97,10 @@ def test_dropped_connection_is_retried_elsewhere(emu: Emulator, mode: str) -> No
 def test_slow_answer_times_out_and_is_retried_elsewhere(emu: Emulator, mode: str) -> None:
     router = llmrelay.Router(model_list=[azure(emu, "a", order=1), azure(emu, "b", order=2)],
                              timeout=0.2)
-    emu.slow(1.0, provider="azure")
+    emu.slow(3.0, provider="azure")
     started = time.monotonic()
     resp = route(mode, router)
-    assert time.monotonic() - started < 0.9
+    assert time.monotonic() - started < 2.0
     assert (resp.meta.deployment, resp.meta.attempts) == ("b", 2)
 
 
@@ -160,7 +160,7 @@ def test_nothing_eligible_after_the_wait_exhausts_the_group(emu: Emulator, mode:
         route(mode, router)
     assert not isinstance(info.value, llmrelay.NoDeploymentAvailableError)  # a request was sent
     assert info.value.provider == "azure"
-    assert time.monotonic() - started < 1.0  # no sleeping into a 30 s cooldown
+    assert time.monotonic() - started < 5.0  # no sleeping into a 30 s cooldown
     assert sent(emu, "only") == 1
 
 
@@ -176,10 +176,11 @@ def test_no_deployment_available_sends_nothing(emu: Emulator, mode: str) -> None
     started = time.monotonic()
     with pytest.raises(llmrelay.NoDeploymentAvailableError) as info:
         route(mode, router)
-    assert time.monotonic() - started < 0.1  # never sleeps waiting for a deployment
+    assert time.monotonic() - started < 0.5  # never sleeps waiting for a deployment
     assert len(emu.requests) == 2
     err = info.value
     assert err.status_code == 429 and isinstance(err, llmrelay.RateLimitError)
+    assert err.deployment is None  # type: ignore[attr-defined]
     assert err.retry_after is not None and 19 < err.retry_after <= 20
     assert "'chat'" in err.message
 
@@ -206,6 +207,7 @@ def test_the_last_error_keeps_its_class_and_provider_message(emu: Emulator) -> N
     assert info.value.status_code == 503
     assert "Sorry about that" in info.value.message
     assert info.value.model == "b"
+    assert info.value.deployment == "b"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -213,11 +215,11 @@ def test_force_timeout_bounds_the_routed_call_and_does_not_fall_back(emu: Emulat
                                                                      mode: str) -> None:
     router = llmrelay.Router(model_list=[azure(emu, "a"), azure(emu, "b", group="backup")],
                              fallbacks={"chat": ["backup"]}, force_timeout=0.3)
-    emu.slow(1.0, provider="azure")
+    emu.slow(3.0, provider="azure")
     started = time.monotonic()
     with pytest.raises(llmrelay.Timeout):
         route(mode, router)
-    assert time.monotonic() - started < 0.8
+    assert time.monotonic() - started < 2.0
     assert (sent(emu, "a"), sent(emu, "b")) == (1, 0)
     assert all(d.cooling_until is None for d in router.deployments())
 
@@ -228,7 +230,7 @@ def test_force_timeout_covers_backoffs(emu: Emulator) -> None:
     started = time.monotonic()
     with pytest.raises(llmrelay.Timeout) as info:
         router.completion(model="chat", messages=[{"role": "user", "content": "x"}],
-                          force_timeout=1.0)
-    assert time.monotonic() - started < 0.5  # not sleeping into the deadline
+                          force_timeout=3.0)
+    assert time.monotonic() - started < 1.5  # not sleeping into the deadline
     assert isinstance(info.value.__cause__, llmrelay.InternalServerError)
     assert sent(emu, "only") == 1

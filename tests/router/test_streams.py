@@ -122,14 +122,14 @@ def test_the_call_returns_once_the_first_chunk_arrived(emu: Emulator, mode: str)
     else:
         opened, _ = asyncio.run(aopen())
     total = time.monotonic() - started
-    assert opened < 0.3 < total
+    assert total > 0.6 and opened < total / 2
 
 
 def test_stream_force_timeout_before_the_first_chunk(emu: Emulator) -> None:
     router = pair(emu, force_timeout=0.3)
-    emu.slow(1.0, provider="azure")
+    emu.slow(3.0, provider="azure")
     started = time.monotonic()
     with pytest.raises(llmrelay.Timeout):
         router.completion(model="chat", messages=MESSAGES, stream=True)
-    assert time.monotonic() - started < 0.8
+    assert time.monotonic() - started < 2.0
     assert (sent(emu, "a"), sent(emu, "b"), sent(emu, "c")) == (1, 0, 0)

@@ -270,6 +270,13 @@ class RoutedCall:
                         latency=_perf() - self.started, written=self.group,
                         base_model=d.base_model if d else None)
 
+    def _name_deployment(self, error: BaseException) -> None:
+        """An error leaving the Router says which deployment was tried last (``deployment``,
+        ``None`` when nothing was sent), as ``resp.meta.deployment`` does for an answer."""
+        if isinstance(error, APIError) and getattr(error, "deployment", None) is None:
+            d = self.last_deployment
+            error.deployment = d.id if d is not None else None  # type: ignore[attr-defined]
+
     # ---- drivers --------------------------------------------------------------------------
 
     def run(self) -> Any:
@@ -298,6 +305,7 @@ class RoutedCall:
                     time.sleep(arg)
         except BaseException as exc:
             state.flush()
+            self._name_deployment(exc)
             if self.run_ is not None:
                 self.run_.failure(exc, self.failure_meta())
             raise
@@ -349,6 +357,7 @@ class RoutedCall:
                     await asyncio.sleep(arg)
         except BaseException as exc:
             await state.aflush()
+            self._name_deployment(exc)
             if self.run_ is not None:
                 await self.run_.afailure(exc, self.failure_meta())
             raise
