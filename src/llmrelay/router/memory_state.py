@@ -43,7 +43,9 @@ class MemoryState:
 
     def __init__(self, allowed_fails: int) -> None:
         self.allowed_fails = allowed_fails
-        self._lock = threading.Lock()
+        # Re-entrant: a stream collected by the garbage collector settles from its finalizer,
+        # which may run on this very thread while it holds the lock.
+        self._lock = threading.RLock()
         self._stats: dict[str, _Stats] = {}
 
     def _get(self, ident: str) -> _Stats:

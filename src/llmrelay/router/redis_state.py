@@ -104,7 +104,7 @@ class RedisState:
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
         self._closed = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: settle may run from a stream's finalizer
 
     # ---- the interface --------------------------------------------------------------------
 
