@@ -29,6 +29,7 @@ from .exceptions import (
 if TYPE_CHECKING:
     from .api import acompletion, completion
     from .chunks import stream_chunk_builder
+    from .observe import CallEvent, instrument_otel
     from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
     from .router import NoDeploymentAvailableError, Router
@@ -62,6 +63,8 @@ _LAZY = {
     "ModelResponseChunk": "types",
     "Message": "types",
     "Usage": "types",
+    "CallEvent": "observe",
+    "instrument_otel": "observe",
     "completion_cost": "pricing",
     "model_info": "pricing",
     "register_model": "pricing",
@@ -75,6 +78,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "CallEvent",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "InternalServerError",
@@ -101,6 +105,7 @@ __all__ = [
     "completion",
     "completion_cost",
     "get_provider",
+    "instrument_otel",
     "model_info",
     "register_model",
     "stream_chunk_builder",
