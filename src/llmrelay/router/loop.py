@@ -68,9 +68,9 @@ class RoutedCall:
     """A call to a group: ``run()`` / ``await arun()`` return the answer or raise the error the
     caller gets. ``fn`` is the core function each attempt calls (``completion``, ...)."""
 
-    __slots__ = ("deadline", "failed_attempts", "fallback_list", "fn", "group", "kwargs",
-                 "last_deployment", "last_error", "mode", "num_retries", "router", "run_",
-                 "started", "stream", "wait_hint")
+    __slots__ = ("deadline", "failed_attempts", "fallback_list", "first_chunk", "fn", "group",
+                 "kwargs", "last_deployment", "last_error", "mode", "num_retries", "router",
+                 "run_", "started", "stream", "wait_hint")
 
     def __init__(self, router: Routing, fn: Callable[..., Any], group: str,
                  kwargs: dict[str, Any], stream: bool) -> None:
@@ -93,6 +93,7 @@ class RoutedCall:
         self.wait_hint = math.inf
         self.fallback_list = "fallbacks"
         self.run_: CallRun | None = None
+        self.first_chunk: float | None = None  # seconds from the routed call to a stream's first chunk
 
     # ---- the decisions --------------------------------------------------------------------
 
@@ -221,14 +222,17 @@ class RoutedCall:
                                  latency=_perf() - started)
         meta = result.meta
         meta.attempts += self.failed_attempts
+        meta.latency = _perf() - self.started  # the routed call's, failed attempts included
         if ticket.deployment.prices:
             meta.cost = ticket.deployment.cost(meta.usage)
         return result
 
     def _chain_end(self, ticket: Ticket, stream: "Stream[Any] | AsyncStream[Any]",
                    started: float) -> None:
+        now = _perf()
         stream._on_end = _RoutedStreamEnd(self, ticket, stream.meta, stream._on_end, started,
-                                          _perf() - started)
+                                          now - started)
+        self.first_chunk = now - self.started
 
     def stream_ended(self, ticket: Ticket, meta: CallMeta, how: str,
                      error: BaseException | None, started: float, ttft: float) -> None:
@@ -244,6 +248,8 @@ class RoutedCall:
             latency=_perf() - started if how == "complete" else None,
             failure=failure, cooldown=cooldown)
         meta.attempts += self.failed_attempts
+        meta.latency = _perf() - self.started
+        meta.time_to_first_token = self.first_chunk
         if ticket.deployment.prices and usage is not None:
             meta.cost = ticket.deployment.cost(usage)
 
@@ -328,6 +334,8 @@ class RoutedCall:
             SCOPE.reset(token)
         if self.stream:
             self._chain_end(ticket, result, started)
+            if self.run_ is not None:
+                self.run_.stream_open(result)
             return result
         return self._settle_answer(ticket, result, started)
 
@@ -380,6 +388,8 @@ class RoutedCall:
             SCOPE.reset(token)
         if self.stream:
             self._chain_end(ticket, result, started)
+            if self.run_ is not None:
+                self.run_.stream_open(result)
             return result
         return self._settle_answer(ticket, result, started)
 
