@@ -93,6 +93,7 @@ def test_malformed_model_list_is_a_value_error_naming_the_entry(model_list: Any,
     ({"fallbacks": {"chat": ["nowhere"]}}, r"fallbacks\['chat'\]: 'nowhere'"),
     ({"fallbacks": {"ghost": ["chat"]}}, "fallbacks: 'ghost'"),
     ({"context_window_fallbacks": ["chat"]}, "context_window_fallbacks: each entry"),
+    ({"redis_url": "http://cache.local:6379"}, "redis_url is not a Redis URL"),
 ])
 def test_bad_settings_are_value_errors(kwargs: dict[str, Any], match: str) -> None:
     model_list = [{"model_name": "chat", "params": {"model": "gpt-4o"}}]

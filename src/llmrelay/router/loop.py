@@ -432,7 +432,3 @@ class _RoutedStreamEnd:
         if run is not None:
             await run.astream_end(self.meta, how, error)
 
-
-def group_scope(group: str) -> CallScope:
-    """The scope a routed call is reported under: its group, no deployment yet."""
-    return CallScope(group=group)

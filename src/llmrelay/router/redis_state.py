@@ -88,7 +88,10 @@ class RedisState:
         self._timeout = timeout
         self._options: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
                          "retry": Retry(NoBackoff(), 0), "health_check_interval": 0}
-        self._client = redis.Redis.from_url(url, **self._options)
+        try:
+            self._client = redis.Redis.from_url(url, **self._options)
+        except ValueError as exc:
+            raise ValueError(f"redis_url is not a Redis URL: {exc}") from None
         self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = \
             weakref.WeakKeyDictionary()  # loop -> (client, the generator that closes it)
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
