@@ -23,6 +23,15 @@ PROVIDERS: dict[str, str] = {
     "cohere": "llmrelay.providers.cohere",
     "replicate": "llmrelay.providers.replicate",
     "openrouter": "llmrelay.providers.openrouter",
+    "mistral": "llmrelay.providers.mistral",
+    "groq": "llmrelay.providers.groq",
+    "deepseek": "llmrelay.providers.deepseek",
+    "xai": "llmrelay.providers.xai",
+    "together_ai": "llmrelay.providers.together_ai",
+    "fireworks_ai": "llmrelay.providers.fireworks_ai",
+    "perplexity": "llmrelay.providers.perplexity",
+    "ollama": "llmrelay.providers.ollama",
+    "hosted_vllm": "llmrelay.providers.hosted_vllm",
     "bedrock": "llmrelay.providers.bedrock",
 }
 
