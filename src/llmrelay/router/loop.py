@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import time
 from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping, Protocol
 
@@ -17,6 +18,7 @@ from ..hooks import CallStart
 from ..meta import CallMeta
 from ..scope import SCOPE, CallScope
 from ..streaming import AsyncStream, Stream
+from .cached import akeep, decode, entry_of, keep, served
 from .errors import NoDeploymentAvailableError
 from .failures import FALLBACK_ONLY, FINAL, cooldown_seconds, judge
 from .state import Ticket
@@ -68,15 +70,21 @@ class RoutedCall:
     """A call to a group: ``run()`` / ``await arun()`` return the answer or raise the error the
     caller gets. ``fn`` is the core function each attempt calls (``completion``, ...)."""
 
-    __slots__ = ("deadline", "failed_attempts", "fallback_list", "first_chunk", "fn", "group",
-                 "kwargs", "last_deployment", "last_error", "mode", "num_retries", "router",
-                 "run_", "started", "stream", "wait_hint")
+    __slots__ = ("cache_options", "call_type", "deadline", "entry", "failed_attempts",
+                 "fallback_list", "first_chunk", "fn", "group", "kwargs", "last_deployment",
+                 "last_error", "mode", "num_retries", "router", "run_", "started", "store",
+                 "stream", "wait_hint")
 
     def __init__(self, router: Routing, fn: Callable[..., Any], group: str,
-                 kwargs: dict[str, Any], stream: bool) -> None:
+                 kwargs: dict[str, Any], stream: bool, call_type: str = "completion",
+                 cache_options: Any = None) -> None:
         self.router = router
         self.fn = fn
         self.group = group
+        self.call_type = call_type
+        self.cache_options = cache_options
+        self.store: Any = None
+        self.entry: Any = None
         self.stream = stream
         self.started = _perf()
         retries_ = kwargs.pop("num_retries", None)
@@ -97,11 +105,22 @@ class RoutedCall:
 
     # ---- the decisions --------------------------------------------------------------------
 
-    def steps(self) -> Steps:
+    def _check_group(self) -> None:
         if self.group not in self.router.groups:
             raise BadRequestError(
                 f"Unknown model group {self.group!r}; this Router serves: "
                 + (", ".join(sorted(self.router.groups)) or "(no groups)"), model=self.group)
+
+    def _serve(self, hit: Any, asynchronous: bool) -> Any:
+        """A cache hit: no deployment picked, nothing sent, nothing counted."""
+        options = self.kwargs.get("stream_options") or {}
+        result = served(hit, self.group, self.stream, bool(options.get("include_usage")),
+                        asynchronous, self.started, self.run_)
+        if self.stream and self.run_ is not None:
+            self.run_.stream_open(result)
+        return result
+
+    def steps(self) -> Steps:
         used = [self.group]
         group = self.group
         while True:
@@ -286,29 +305,13 @@ class RoutedCall:
     # ---- drivers --------------------------------------------------------------------------
 
     def run(self) -> Any:
-        gen = self.steps()
         state = self.router.state
-        value: Any = None
-        error: APIError | None = None
         try:
-            while True:
-                try:
-                    op, arg = gen.send(value) if error is None else gen.throw(error)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
-                value, error = None, None
-                if op == ATTEMPT:
-                    try:
-                        value = self._attempt(arg)
-                    except APIError as exc:
-                        error = exc
-                elif op == PICK:
-                    value = state.pick(arg, self.mode)
-                elif op == WAIT:
-                    value = state.wait_time(arg)
-                else:
-                    time.sleep(arg)
+            result = self._lookup()
+            if result is None:
+                result = self._drive()
+                if self.entry is not None:
+                    keep(self.store, self.entry, result)
         except BaseException as exc:
             state.flush()
             self._name_deployment(exc)
@@ -318,6 +321,43 @@ class RoutedCall:
         if self.run_ is not None and not self.stream:
             self.run_.success(result, result.meta)
         return result
+
+    def _lookup(self) -> Any:
+        """The cached answer, or ``None`` (no cache, a miss, or not to be read)."""
+        self._check_group()
+        store = sys.modules["llmrelay"].cache
+        if store is None:
+            return None
+        self.store = store
+        self.entry = entry = entry_of(store, self.cache_options, self.call_type, self.group,
+                                      self.kwargs)
+        if entry is None or not entry[1].read:
+            return None
+        hit = decode(store, store.get(entry[0]), self.call_type)
+        return None if hit is None else self._serve(hit, asynchronous=False)
+
+    def _drive(self) -> Any:
+        gen = self.steps()
+        state = self.router.state
+        value: Any = None
+        error: APIError | None = None
+        while True:
+            try:
+                op, arg = gen.send(value) if error is None else gen.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            value, error = None, None
+            if op == ATTEMPT:
+                try:
+                    value = self._attempt(arg)
+                except APIError as exc:
+                    error = exc
+            elif op == PICK:
+                value = state.pick(arg, self.mode)
+            elif op == WAIT:
+                value = state.wait_time(arg)
+            else:
+                time.sleep(arg)
 
     def _attempt(self, ticket: Ticket) -> Any:
         kwargs = self._arguments(ticket)
@@ -340,29 +380,13 @@ class RoutedCall:
         return self._settle_answer(ticket, result, started)
 
     async def arun(self) -> Any:
-        gen = self.steps()
         state = self.router.state
-        value: Any = None
-        error: APIError | None = None
         try:
-            while True:
-                try:
-                    op, arg = gen.send(value) if error is None else gen.throw(error)
-                except StopIteration as stop:
-                    result = stop.value
-                    break
-                value, error = None, None
-                if op == ATTEMPT:
-                    try:
-                        value = await self._aattempt(arg)
-                    except APIError as exc:
-                        error = exc
-                elif op == PICK:
-                    value = await state.apick(arg, self.mode)
-                elif op == WAIT:
-                    value = await state.await_time(arg)
-                else:
-                    await asyncio.sleep(arg)
+            result = await self._alookup()
+            if result is None:
+                result = await self._adrive()
+                if self.entry is not None:
+                    await akeep(self.store, self.entry, result)
         except BaseException as exc:
             await state.aflush()
             self._name_deployment(exc)
@@ -372,6 +396,42 @@ class RoutedCall:
         if self.run_ is not None and not self.stream:
             await self.run_.asuccess(result, result.meta)
         return result
+
+    async def _alookup(self) -> Any:
+        self._check_group()
+        store = sys.modules["llmrelay"].cache
+        if store is None:
+            return None
+        self.store = store
+        self.entry = entry = entry_of(store, self.cache_options, self.call_type, self.group,
+                                      self.kwargs)
+        if entry is None or not entry[1].read:
+            return None
+        hit = decode(store, await store.aget(entry[0]), self.call_type)
+        return None if hit is None else self._serve(hit, asynchronous=True)
+
+    async def _adrive(self) -> Any:
+        gen = self.steps()
+        state = self.router.state
+        value: Any = None
+        error: APIError | None = None
+        while True:
+            try:
+                op, arg = gen.send(value) if error is None else gen.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            value, error = None, None
+            if op == ATTEMPT:
+                try:
+                    value = await self._aattempt(arg)
+                except APIError as exc:
+                    error = exc
+            elif op == PICK:
+                value = await state.apick(arg, self.mode)
+            elif op == WAIT:
+                value = await state.await_time(arg)
+            else:
+                await asyncio.sleep(arg)
 
     async def _aattempt(self, ticket: Ticket) -> Any:
         kwargs = self._arguments(ticket)

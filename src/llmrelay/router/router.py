@@ -122,9 +122,9 @@ class Router:
               kwargs: dict[str, Any]) -> RoutedCall:
         kwargs["messages" if call_type == "completion" else "input"] = payload
         callbacks = kwargs.pop("callbacks", None)
-        kwargs.pop("cache", None)
+        cache_options = kwargs.pop("cache", None)
         stream = call_type == "completion" and bool(kwargs.get("stream"))
-        routed = RoutedCall(self, fn, group, kwargs, stream)
+        routed = RoutedCall(self, fn, group, kwargs, stream, call_type, cache_options)
         routed.begin(callbacks, call_type, payload)
         return routed
 
