@@ -38,6 +38,7 @@ MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
     # Local servers need no key: --live calls them when their base URL is set.
     "ollama": ("ollama/llama3.2", ("OLLAMA_API_BASE",)),
     "hosted_vllm": ("hosted_vllm/meta-llama/Llama-3.1-8B-Instruct", ("HOSTED_VLLM_API_BASE",)),
+    "gemini": ("gemini/gemini-2.5-flash", ("GEMINI_API_KEY", "GOOGLE_API_KEY")),
 }
 MESSAGES = [
     {"role": "system", "content": "Be brief."},

@@ -45,6 +45,7 @@ def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "TOGETHER_API_KEY", "TOGETHERAI_API_KEY", "TOGETHER_API_BASE", "FIREWORKS_API_KEY",
         "FIREWORKS_API_BASE", "PERPLEXITY_API_KEY", "PERPLEXITY_API_BASE", "OLLAMA_API_KEY",
         "OLLAMA_API_BASE", "HOSTED_VLLM_API_KEY", "HOSTED_VLLM_API_BASE",
+        "GEMINI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_BASE",
     ):
         monkeypatch.delenv(var, raising=False)
 

@@ -33,6 +33,7 @@ PROVIDERS: dict[str, str] = {
     "ollama": "llmrelay.providers.ollama",
     "hosted_vllm": "llmrelay.providers.hosted_vllm",
     "bedrock": "llmrelay.providers.bedrock",
+    "gemini": "llmrelay.providers.gemini",
 }
 
 # Bare model names routed without a prefix (checked in order). Kept here, not in the adapters,
@@ -49,6 +50,7 @@ BARE_MODELS: tuple[tuple[str, str], ...] = (
     ("command", "cohere"),
     ("command-*", "cohere"),
     ("c4ai-*", "cohere"),
+    ("gemini-*", "gemini"),
 )
 
 _loaded: dict[str, "Adapter"] = {}
@@ -105,7 +107,7 @@ def _route(model: str, azure: bool) -> tuple[str, str]:
     raise BadRequestError(
         f"Unknown model {model!r}: prefix it with a provider ("
         + ", ".join(f"{p}/" for p in PROVIDERS)
-        + ") or use a known name (gpt-*, o1/o3/o4-*, claude-*, command-*)"
+        + ") or use a known name (gpt-*, o1/o3/o4-*, claude-*, command-*, gemini-*)"
     )
 
 

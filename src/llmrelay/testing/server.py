@@ -170,7 +170,7 @@ def sse(data: Any, event: str | None = None) -> str:
 
 # The emulator modules; importing one registers its routes and error bodies.
 PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate", "bedrock",
-                    "compat")
+                    "compat", "gemini")
 
 
 def _load_providers() -> None:
@@ -223,6 +223,7 @@ class Emulator:
         "perplexity": "/perplexity",
         "ollama": "/ollama/v1",
         "hosted_vllm": "/vllm/v1",
+        "gemini": "",
     }
 
     def __init__(self, *, api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0,
