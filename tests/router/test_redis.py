@@ -284,3 +284,29 @@ async def test_async_calls_survive_redis_going_away(emu: Emulator,
     statuses = await router.adeployments()  # local state while Redis is gone
     assert sum(d.rpm_used for d in statuses) >= 40
     await router.aclose()
+
+
+def test_a_forked_worker_is_a_router_instance_of_its_own(emu: Emulator, redis_url: str,
+                                                         prefix: str) -> None:
+    import multiprocessing
+
+    router = shared(emu, redis_url, prefix, [azure(emu, "a")])
+    router.completion(model="chat", messages=MESSAGES)
+    assert router.deployments()[0].in_flight == 0  # the parent's settlement is sent
+    parent_instance = router.state._head[1]  # type: ignore[attr-defined]
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+
+    def child() -> None:
+        resp = router.completion(model="chat", messages=MESSAGES)
+        queue.put((router.state._head[1], resp.meta.deployment,  # type: ignore[attr-defined]
+                   router.deployments()[0].in_flight))
+
+    proc = context.Process(target=child)
+    proc.start()
+    instance, deployment, in_flight = queue.get(timeout=20)
+    proc.join(20)
+    assert proc.exitcode == 0
+    assert instance != parent_instance and deployment == "a" and in_flight == 0
+    assert router.deployments()[0].rpm_used == 2
+    router.close()

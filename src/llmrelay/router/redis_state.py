@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import math
+import os
 import threading
 import time
 import uuid
@@ -97,7 +98,8 @@ class RedisState:
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
         self._local = MemoryState(allowed_fails)
         self._by_id = {d.id: d for d in deployments}
-        self._head = [prefix, uuid.uuid4().hex, str(allowed_fails)]
+        self._head = [prefix, uuid.uuid4().hex, str(allowed_fails)]  # the instance id is [1]
+        self._pid = os.getpid()
         self._pending: deque[tuple[Any, ...]] = deque()
         self._in_flight = 0  # this router's shared tickets not yet settled
         self._last_beat = -math.inf
@@ -260,6 +262,8 @@ class RedisState:
 
     def _args(self, batch: list[tuple[Any, ...]], mode: str,
               candidates: Sequence["Deployment"]) -> list[Any]:
+        if os.getpid() != self._pid:
+            self._forked()
         now = time.monotonic()
         beat = now - self._last_beat >= BEAT
         if beat:
@@ -275,6 +279,16 @@ class RedisState:
             args += (d.id, d.rpm or 0, d.tpm or 0, NO_RANK if d.order is None else d.order)
         return args
 
+    def _forked(self) -> None:
+        """In a child process (a server forking workers): a router instance of its own, with
+        nothing of its parent's in flight or queued."""
+        self._pid = os.getpid()
+        self._head[1] = uuid.uuid4().hex
+        self._pending.clear()
+        self._in_flight = 0
+        self._last_beat = -math.inf
+        self._flusher = None
+
     def _ticket(self, result: Any) -> "Ticket | float":
         ident = result[0]
         if self._down_until:
@@ -283,6 +297,7 @@ class RedisState:
             return self._wait(result)
         with self._lock:
             self._in_flight += 1
+        self._ensure_flusher()  # its heartbeat keeps long requests counted
         return Ticket(self._by_id[ident.decode() if isinstance(ident, bytes) else ident], True)
 
     @staticmethod

@@ -14,6 +14,7 @@ import math
 import os
 from typing import TYPE_CHECKING, Any, Mapping
 
+from ..api import acompletion, completion
 from ..scope import CallScope
 from .config import load_config, normalise_fallbacks, redis_address
 from .deployments import Deployment, DeploymentStatus, groups_of, parse_model_list
@@ -95,15 +96,11 @@ class Router:
 
     def completion(self, model: str, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
         """``llmrelay.completion`` on a deployment of group ``model``: any of its arguments."""
-        from ..api import completion
-
         return self._call(completion, model, "completion", messages, kwargs).run()
 
     async def acompletion(self, model: str, messages: list[dict[str, Any]], **kwargs: Any) -> Any:
         """The awaitable twin of ``completion``; ``stream=True`` returns once the first chunk
         has arrived."""
-        from ..api import acompletion
-
         return await self._call(acompletion, model, "completion", messages, kwargs).arun()
 
     def embedding(self, model: str, input: Any, **kwargs: Any) -> Any:
