@@ -234,3 +234,19 @@ def test_force_timeout_covers_backoffs(emu: Emulator) -> None:
     assert time.monotonic() - started < 1.5  # not sleeping into the deadline
     assert isinstance(info.value.__cause__, llmrelay.InternalServerError)
     assert sent(emu, "only") == 1
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"num_retries": "two"}, "num_retries must be a non-negative integer"),
+    ({"num_retries": -1}, "num_retries"),
+    ({"force_timeout": "soon"}, "force_timeout must be a positive number"),
+    ({"force_timeout": 0}, "force_timeout"),
+])
+def test_bad_call_options_are_bad_requests_before_any_request(emu: Emulator,
+                                                              kwargs: dict[str, object],
+                                                              match: str) -> None:
+    router = llmrelay.Router(model_list=[azure(emu, "a")])
+    with pytest.raises(llmrelay.BadRequestError, match=match):
+        router.completion(model="chat", messages=[{"role": "user", "content": "x"}], **kwargs)
+    assert len(emu.requests) == 0
+    assert router.deployments()[0].rpm_used == 0

@@ -87,12 +87,10 @@ class RoutedCall:
         self.entry: Any = None
         self.stream = stream
         self.started = _perf()
-        retries_ = kwargs.pop("num_retries", None)
-        self.num_retries = router.num_retries if retries_ is None else max(int(retries_), 0)
-        force_timeout = kwargs.pop("force_timeout", None)
-        if force_timeout is None:
-            force_timeout = router.force_timeout
-        self.deadline = None if force_timeout is None else _monotonic() + force_timeout
+        # Checked when the call runs (``_check_call``), so a bad value is reported like any
+        # other failure of the routed call.
+        self.num_retries: Any = kwargs.pop("num_retries", None)
+        self.deadline: Any = kwargs.pop("force_timeout", None)
         self.kwargs = kwargs
         self.mode = router.strategy.mode(stream)
         self.failed_attempts = 0
@@ -105,11 +103,27 @@ class RoutedCall:
 
     # ---- the decisions --------------------------------------------------------------------
 
-    def _check_group(self) -> None:
+    def _check_call(self) -> None:
+        """The group exists; ``num_retries`` and ``force_timeout`` are usable (``deadline`` is
+        ``force_timeout`` as a ``time.monotonic()`` instant)."""
         if self.group not in self.router.groups:
             raise BadRequestError(
                 f"Unknown model group {self.group!r}; this Router serves: "
                 + (", ".join(sorted(self.router.groups)) or "(no groups)"), model=self.group)
+        retries_, force_timeout = self.num_retries, self.deadline
+        if retries_ is None:
+            self.num_retries = self.router.num_retries
+        elif isinstance(retries_, bool) or not isinstance(retries_, int) or retries_ < 0:
+            raise BadRequestError(f"num_retries must be a non-negative integer, got {retries_!r}",
+                                  model=self.group)
+        if force_timeout is None:
+            force_timeout = self.router.force_timeout
+        elif isinstance(force_timeout, bool) or not isinstance(force_timeout, (int, float)) \
+                or not force_timeout > 0:
+            raise BadRequestError(f"force_timeout must be a positive number of seconds, got "
+                                  f"{force_timeout!r}", model=self.group)
+        self.deadline = None if force_timeout is None else \
+            _monotonic() - (_perf() - self.started) + force_timeout
 
     def _serve(self, hit: Any, asynchronous: bool) -> Any:
         """A cache hit: no deployment picked, nothing sent, nothing counted."""
@@ -324,7 +338,7 @@ class RoutedCall:
 
     def _lookup(self) -> Any:
         """The cached answer, or ``None`` (no cache, a miss, or not to be read)."""
-        self._check_group()
+        self._check_call()
         store = sys.modules["llmrelay"].cache
         if store is None:
             return None
@@ -398,7 +412,7 @@ class RoutedCall:
         return result
 
     async def _alookup(self) -> Any:
-        self._check_group()
+        self._check_call()
         store = sys.modules["llmrelay"].cache
         if store is None:
             return None
