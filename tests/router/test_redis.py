@@ -310,3 +310,28 @@ def test_a_forked_worker_is_a_router_instance_of_its_own(emu: Emulator, redis_ur
     assert instance != parent_instance and deployment == "a" and in_flight == 0
     assert router.deployments()[0].rpm_used == 2
     router.close()
+
+
+async def test_a_caller_cancelled_mid_pick_leaves_nothing_in_flight(
+        emu: Emulator, throwaway_redis: RedisServer) -> None:
+    router = llmrelay.Router(model_list=[azure(emu, "a")], redis_url=throwaway_redis.url,
+                             redis_prefix="cancel")
+    await router.acompletion(model="chat", messages=MESSAGES)  # connections and scripts ready
+    blocker = redis.Redis.from_url(throwaway_redis.url)
+    busy = ("local t0 = redis.call('TIME') local s0 = t0[1] + t0[2] / 1e6 "
+            "repeat local t = redis.call('TIME') until t[1] + t[2] / 1e6 - s0 > 0.15 return 1")
+    hold = threading.Thread(target=blocker.eval, args=(busy, 0))
+    hold.start()
+    await asyncio.sleep(0.03)  # Redis is busy: the next pick waits for it
+    call = asyncio.ensure_future(router.acompletion(model="chat", messages=MESSAGES))
+    await asyncio.sleep(0.03)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    hold.join()
+    await asyncio.sleep(0.1)  # the abandoned pick lands, and is released
+    (status,) = await router.adeployments()
+    assert status.in_flight == 0
+    assert sent(emu, "a") == 1  # the cancelled call never reached the deployment
+    blocker.close()
+    await router.aclose()

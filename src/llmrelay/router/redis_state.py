@@ -128,12 +128,33 @@ class RedisState:
         if self._local_only():
             return self._local.pick(candidates, mode)
         batch = self._drain()
+        # Shielded: a caller cancelled mid-pick must not leave a request counted in flight.
+        task = asyncio.ensure_future(
+            ROUTE.arun(await self._aclient(), self._args(batch, mode, candidates)))
         try:
-            result = await ROUTE.arun(await self._aclient(), self._args(batch, mode, candidates))
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(lambda done: self._release_abandoned(done, batch))
+            raise
         except self._errors as exc:
             await self._afailed(exc, batch)
             return self._local.pick(candidates, mode)
         return self._ticket(result)
+
+    def _release_abandoned(self, task: "asyncio.Future[Any]",
+                           batch: list[tuple[Any, ...]]) -> None:
+        """The pick of a cancelled caller, once it is done: its request is not in flight."""
+        if task.cancelled():
+            self._pending.extendleft(reversed(batch))
+            return
+        error = task.exception()
+        if error is not None:
+            if isinstance(error, self._errors):
+                self._failed(error, batch)
+            return
+        found = self._ticket(task.result())
+        if isinstance(found, Ticket):
+            self.settle(found)
 
     def wait_time(self, candidates: Sequence["Deployment"]) -> float:
         if not self._local_only():
