@@ -119,3 +119,11 @@ async def test_routed_stream_span_ends_with_the_stream(emu: Emulator, otel: OTel
     assert chunks
     await asyncio.sleep(0)
     assert {s.name for s in otel.finished()} == {"router chat", "chat a"}
+
+
+def test_event_params_hold_no_credentials(emu: Emulator, recorder: Recorder) -> None:
+    router = llmrelay.Router(model_list=[azure(emu, "a")])
+    router.completion(model="chat", messages=MESSAGES, callbacks=[recorder], top_p=0.5,
+                      aws_secret_access_key="s3cr3t", api_key="k",
+                      extra_headers={"x-api-key": "k2"})
+    assert recorder.one("success").params == {"top_p": 0.5}

@@ -19,6 +19,7 @@ from ..meta import CallMeta
 from ..scope import SCOPE, CallScope
 from ..streaming import AsyncStream, Stream
 from .cached import akeep, decode, entry_of, keep, served
+from .deployments import PINNED_KEYS
 from .errors import NoDeploymentAvailableError
 from .failures import FALLBACK_ONLY, FINAL, cooldown_seconds, judge
 from .state import Ticket
@@ -468,11 +469,12 @@ class RoutedCall:
         return self._settle_answer(ticket, result, started)
 
 
-# Router-level arguments that are not OpenAI parameters (kept out of what the hooks see).
-NOT_PARAMS = frozenset({
-    "messages", "input", "api_key", "api_base", "api_version", "azure_ad_token", "timeout",
-    "logger_fn", "verbose", "extra_headers", "extra_body", "drop_params", "azure",
-})
+# Router-level arguments that are not OpenAI parameters (kept out of what the hooks see):
+# the payload, credentials and where the call goes, and the call options.
+NOT_PARAMS = PINNED_KEYS | {
+    "messages", "input", "timeout", "logger_fn", "verbose", "extra_headers", "extra_body",
+    "drop_params", "aws_profile_name",
+}
 
 
 class _RoutedStreamEnd:
