@@ -126,6 +126,15 @@ def prefix(request: pytest.FixtureRequest) -> str:
     return f"llmrelay-test:{SESSION}:{request.node.name}:{uuid.uuid4().hex[:6]}"
 
 
+@pytest.fixture(params=["memory", "redis"])
+def state(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The Router's state: in memory, or in Redis (the same rules, in the Lua script)."""
+    if request.param == "memory":
+        return {}
+    return {"redis_url": request.getfixturevalue("redis_url"),
+            "redis_prefix": request.getfixturevalue("prefix")}
+
+
 @pytest.fixture
 def throwaway_redis() -> Iterator[RedisServer]:
     server = RedisServer()

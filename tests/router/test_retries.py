@@ -4,6 +4,7 @@ Request counts per deployment are exact."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
@@ -29,8 +30,8 @@ def test_retryable_failure_goes_to_another_deployment_at_once(emu: Emulator, mod
 
 @pytest.mark.parametrize("status", [429, 401, 403, 404])
 @pytest.mark.parametrize("mode", MODES)
-def test_deployment_errors_cool_it_down_at_once(emu: Emulator, mode: str, status: int) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "a", order=1), azure(emu, "b", order=2)],
+def test_deployment_errors_cool_it_down_at_once(emu: Emulator, state: dict[str, Any], mode: str, status: int) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "a", order=1), azure(emu, "b", order=2)],
                              cooldown_time=30, allowed_fails=5)
     fail(emu, "a", status)
     before = time.time()
@@ -56,8 +57,8 @@ def test_real_credentials_and_deployment_errors(emu: Emulator) -> None:
     assert (sent(emu, "wrong-key"), sent(emu, "missing-deployment"), sent(emu, "good")) == (1, 1, 2)
 
 
-def test_cooldown_is_retry_after_when_longer(emu: Emulator) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "a", order=1), azure(emu, "b", order=2)],
+def test_cooldown_is_retry_after_when_longer(emu: Emulator, state: dict[str, Any]) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "a", order=1), azure(emu, "b", order=2)],
                              cooldown_time=0.1)
     fail(emu, "a", 429, headers={"retry-after": "0.6", "retry-after-ms": "600"})
     assert router.completion(model="chat", messages=[{"role": "user", "content": "x"}]).meta.deployment == "b"
@@ -70,8 +71,8 @@ def test_cooldown_is_retry_after_when_longer(emu: Emulator) -> None:
     assert (sent(emu, "a"), sent(emu, "b")) == (2, 2)
 
 
-def test_more_than_allowed_fails_in_a_minute_cools_down(emu: Emulator) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "a", order=1), azure(emu, "b", order=2)],
+def test_more_than_allowed_fails_in_a_minute_cools_down(emu: Emulator, state: dict[str, Any]) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "a", order=1), azure(emu, "b", order=2)],
                              allowed_fails=2, cooldown_time=0.3)
     fail(emu, "a", 503, times=3, headers=FAST)
     for expected_cooling in (False, False, True):
@@ -131,8 +132,8 @@ def test_unsupported_params_are_raised_at_once(emu: Emulator) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_one_deployment_is_retried_after_the_backoff(emu: Emulator, mode: str) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "only")], num_retries=2)
+def test_one_deployment_is_retried_after_the_backoff(emu: Emulator, state: dict[str, Any], mode: str) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "only")], num_retries=2)
     fail(emu, "only", 500, times=2, headers={"retry-after-ms": "150"})
     started = time.monotonic()
     resp = route(mode, router)
@@ -142,8 +143,8 @@ def test_one_deployment_is_retried_after_the_backoff(emu: Emulator, mode: str) -
     assert sent(emu, "only") == 3
 
 
-def test_the_wait_is_at_least_retry_after_then_the_same_deployment(emu: Emulator) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "only")], cooldown_time=0.05)
+def test_the_wait_is_at_least_retry_after_then_the_same_deployment(emu: Emulator, state: dict[str, Any]) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "only")], cooldown_time=0.05)
     fail(emu, "only", 429, headers={"retry-after": "0.3", "retry-after-ms": "300"})
     started = time.monotonic()
     resp = router.completion(model="chat", messages=[{"role": "user", "content": "x"}])
@@ -152,8 +153,8 @@ def test_the_wait_is_at_least_retry_after_then_the_same_deployment(emu: Emulator
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_nothing_eligible_after_the_wait_exhausts_the_group(emu: Emulator, mode: str) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "only")], cooldown_time=30)
+def test_nothing_eligible_after_the_wait_exhausts_the_group(emu: Emulator, state: dict[str, Any], mode: str) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "only")], cooldown_time=30)
     fail(emu, "only", 429)
     started = time.monotonic()
     with pytest.raises(llmrelay.RateLimitError) as info:
@@ -165,8 +166,8 @@ def test_nothing_eligible_after_the_wait_exhausts_the_group(emu: Emulator, mode:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_no_deployment_available_sends_nothing(emu: Emulator, mode: str) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "a"), azure(emu, "b")], cooldown_time=20,
+def test_no_deployment_available_sends_nothing(emu: Emulator, state: dict[str, Any], mode: str) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "a"), azure(emu, "b")], cooldown_time=20,
                              num_retries=1)
     fail(emu, "a", 429)
     fail(emu, "b", 429)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -77,8 +78,8 @@ def test_weighted_end_to_end_with_a_fixed_seed(emu: Emulator) -> None:
     assert 0.72 < sent(emu, "heavy") / 200 < 0.88
 
 
-def test_least_busy_goes_where_fewest_are_in_flight(emu: Emulator) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "a"), azure(emu, "b"), azure(emu, "c")],
+def test_least_busy_goes_where_fewest_are_in_flight(emu: Emulator, state: dict[str, Any]) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "a"), azure(emu, "b"), azure(emu, "c")],
                              routing_strategy="least-busy")
     streams = [router.completion(model="chat", messages=MESSAGES, stream=True) for _ in range(3)]
     assert sorted(s.meta.deployment for s in streams) == ["a", "b", "c"]
@@ -93,8 +94,8 @@ def test_least_busy_goes_where_fewest_are_in_flight(emu: Emulator) -> None:
     assert [d.in_flight for d in router.deployments()] == [0, 0, 0]
 
 
-def test_latency_based_tries_untried_first_then_the_fastest(emu: Emulator) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "slow"), azure(emu, "fast")],
+def test_latency_based_tries_untried_first_then_the_fastest(emu: Emulator, state: dict[str, Any]) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "slow"), azure(emu, "fast")],
                              routing_strategy="latency-based")
     emu.slow(0.15, provider="azure", times=1)
     first = router.completion(model="chat", messages=MESSAGES).meta.deployment
@@ -108,8 +109,8 @@ def test_latency_based_tries_untried_first_then_the_fastest(emu: Emulator) -> No
     assert latencies[slow] > 0.1 > latencies[quick]  # type: ignore[operator]
 
 
-def test_latency_based_streams_use_time_to_first_token(emu: Emulator) -> None:
-    router = llmrelay.Router(model_list=[azure(emu, "a"), azure(emu, "b")],
+def test_latency_based_streams_use_time_to_first_token(emu: Emulator, state: dict[str, Any]) -> None:
+    router = llmrelay.Router(**state, model_list=[azure(emu, "a"), azure(emu, "b")],
                              routing_strategy="latency-based")
     emu.slow(0.15, provider="azure", times=1)  # the first stream waits before its first byte
     s1 = router.completion(model="chat", messages=MESSAGES, stream=True)
@@ -125,9 +126,9 @@ def test_latency_based_streams_use_time_to_first_token(emu: Emulator) -> None:
         assert s.meta.deployment == s2.meta.deployment
 
 
-def test_usage_based_picks_fewest_tokens_this_minute(emu: Emulator) -> None:
+def test_usage_based_picks_fewest_tokens_this_minute(emu: Emulator, state: dict[str, Any]) -> None:
     not_near_minute_end()
-    router = llmrelay.Router(model_list=[azure(emu, "a"), azure(emu, "b")],
+    router = llmrelay.Router(**state, model_list=[azure(emu, "a"), azure(emu, "b")],
                              routing_strategy="usage-based")
     long = [{"role": "user", "content": "word " * 40}]
     first = router.completion(model="chat", messages=long).meta.deployment
@@ -138,10 +139,10 @@ def test_usage_based_picks_fewest_tokens_this_minute(emu: Emulator) -> None:
     assert used[first] > used[other] > 0
 
 
-def test_cost_based_cheapest_first_unpriced_last(emu: Emulator) -> None:
+def test_cost_based_cheapest_first_unpriced_last(emu: Emulator, state: dict[str, Any]) -> None:
     cheap = {"input_cost_per_token": 1e-7, "output_cost_per_token": 2e-7}
     dear = {"input_cost_per_token": 1e-5, "output_cost_per_token": 3e-5}
-    router = llmrelay.Router(model_list=[
+    router = llmrelay.Router(**state, model_list=[
         azure(emu, "dear", model_info=dear), azure(emu, "cheap", model_info=cheap),
         azure(emu, "unknown-price"),
     ], routing_strategy="cost-based", cooldown_time=60, num_retries=2)
@@ -176,8 +177,8 @@ def test_cost_based_uses_the_price_data(emu: Emulator) -> None:
         assert router.completion(model="chat", messages=MESSAGES).meta.deployment == "mini"
 
 
-def test_order_tiers_fall_through_only_when_nothing_earlier_is_eligible(emu: Emulator) -> None:
-    router = llmrelay.Router(model_list=[
+def test_order_tiers_fall_through_only_when_nothing_earlier_is_eligible(emu: Emulator, state: dict[str, Any]) -> None:
+    router = llmrelay.Router(**state, model_list=[
         azure(emu, "second", order=2), azure(emu, "first", order=1), azure(emu, "last"),
     ], cooldown_time=60)
     for _ in range(4):
@@ -188,9 +189,9 @@ def test_order_tiers_fall_through_only_when_nothing_earlier_is_eligible(emu: Emu
     assert sent(emu, "last") == 0
 
 
-def test_rpm_limits_per_minute_then_no_deployment_available(emu: Emulator) -> None:
+def test_rpm_limits_per_minute_then_no_deployment_available(emu: Emulator, state: dict[str, Any]) -> None:
     not_near_minute_end()
-    router = llmrelay.Router(model_list=[azure(emu, "a", rpm=2), azure(emu, "b", rpm=3)])
+    router = llmrelay.Router(**state, model_list=[azure(emu, "a", rpm=2), azure(emu, "b", rpm=3)])
     for _ in range(5):
         router.completion(model="chat", messages=MESSAGES)
     assert (sent(emu, "a"), sent(emu, "b")) == (2, 3)
@@ -205,9 +206,9 @@ def test_rpm_limits_per_minute_then_no_deployment_available(emu: Emulator) -> No
     assert [(d.rpm_used, d.rpm) for d in router.deployments()] == [(2, 2), (3, 3)]
 
 
-def test_tpm_counts_tokens_when_usage_arrives(emu: Emulator) -> None:
+def test_tpm_counts_tokens_when_usage_arrives(emu: Emulator, state: dict[str, Any]) -> None:
     not_near_minute_end()
-    router = llmrelay.Router(model_list=[azure(emu, "small", tpm=10, order=1), azure(emu, "big", order=9)])
+    router = llmrelay.Router(**state, model_list=[azure(emu, "small", tpm=10, order=1), azure(emu, "big", order=9)])
     resp = router.completion(model="chat", messages=MESSAGES)
     assert resp.meta.deployment == "small"
     assert resp.usage.total_tokens > 10
