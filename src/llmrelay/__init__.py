@@ -28,6 +28,7 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from .api import acompletion, completion
+    from .caching import Cache
     from .chunks import stream_chunk_builder
     from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
@@ -46,6 +47,7 @@ callbacks: list[Any] = []
 cache: Any = None
 
 _LAZY = {
+    "Cache": "caching",
     "completion": "api",
     "acompletion": "api",
     "stream_chunk_builder": "chunks",
@@ -72,6 +74,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "Cache",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "InternalServerError",
