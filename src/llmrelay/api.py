@@ -103,7 +103,7 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
             cancel = step.cancel or cancel
             if step.state is not None:
                 call.ctx = replace(call.ctx, state=step.state)
-            _sleep_until(call, step.delay)
+            _sleep_until(call, transport.pause(step.delay))
             request = step.request
     except BaseException:
         if cancel is not None:
@@ -231,7 +231,7 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
             cancel = step.cancel or cancel
             if step.state is not None:
                 call.ctx = replace(call.ctx, state=step.state)
-            await asyncio.sleep(step.delay)
+            await asyncio.sleep(transport.pause(step.delay))
             request = step.request
     except BaseException:
         if cancel is not None:

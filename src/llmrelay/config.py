@@ -12,7 +12,10 @@ from typing import Any, Mapping, Protocol
 from .exceptions import AuthenticationError, BadRequestError
 from .masking import mask_secret
 
-__all__ = ["ProviderSettings", "SettingsSource", "mask_secret"]
+__all__ = ["KEYLESS", "ProviderSettings", "SettingsSource", "mask_secret"]
+
+# The key of a call that sends nothing (a cassette replaying): never a real credential.
+KEYLESS = "llmrelay-replay-no-key"
 
 
 class SettingsSource(Protocol):
@@ -60,14 +63,18 @@ class ProviderSettings:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         drop_params: bool = False,
+        keyless: bool = False,
         env: Mapping[str, str] = os.environ,
     ) -> "ProviderSettings":
-        """Arguments win over the adapter's env vars; a missing key raises before any request."""
+        """Arguments win over the adapter's env vars; a missing key raises before any request,
+        unless ``keyless`` (nothing will be sent: a stand-in key is used)."""
         resolved: dict[str, Any] = {
             name: env[var] for name, var in adapter.settings_env.items() if env.get(var)
         }
         resolved.update({k: v for k, v in (options or {}).items() if v is not None})
         key = api_key or next((env[v] for v in adapter.api_key_env if env.get(v)), None)
+        if not key and keyless:
+            key = KEYLESS
         if not key and not resolved.get("azure_ad_token"):
             raise AuthenticationError(
                 f"No API key for {adapter.name}: pass api_key= or set "
