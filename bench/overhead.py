@@ -6,10 +6,12 @@ It starts its own nginx (config from bench/nginx.conf, in a temp dir, on a free 
 fixed bodies, then measures in pairs, alternating, so that machine noise hits both sides alike,
 against the floor each path is built on: a sync call against a raw ``httpcore.ConnectionPool``
 request plus a ``pydantic_core`` parse of the same body; a sync 50-chunk stream against raw
-httpcore plus the same SSE split and a ``pydantic_core`` parse of each event; async throughput at
-concurrency 100 and an async 50-chunk stream against raw aiohttp (raw httpx shown for scale);
-import time; memory and open connections over 10,000 sequential calls and across two
-``asyncio.run``. Every provider in PROVIDERS whose adapter imports is measured.
+httpcore plus the same SSE split and a ``pydantic_core`` parse of each event (for Bedrock: the
+same event-stream frame decoding, and its SigV4 signing counted as llmrelay's overhead); async
+throughput at concurrency 100 and an async 50-chunk stream against raw aiohttp (raw httpx shown
+for scale); import time; memory and open connections over 10,000 sequential calls and across
+two ``asyncio.run``; what callbacks and OpenTelemetry add to a call, and that nothing
+registered costs nothing. Every provider in PROVIDERS whose adapter imports is measured.
 ``--profile`` adds cProfile listings of the sync hot paths.
 Exit status: 0 when every target passes, 1 when one is missed, 2 when nginx is not installed.
 """
@@ -55,6 +57,7 @@ STREAM_RATIO = {"openai": 1.10}
 TRANSLATED_STREAM_RATIO = 1.25
 ASYNC_SHARE = 0.85
 ASYNC_STREAM_RATIO = 1.15
+SEAM_NS = 1000.0  # hooks.begin with nothing registered (issue 11: no measurable overhead)
 
 
 def stream_target(name: str) -> float:
@@ -149,12 +152,43 @@ def cohere_bodies() -> tuple[Any, str]:
     return body, _sse(events)
 
 
+def bedrock_bodies() -> tuple[Any, bytes]:
+    """A Converse answer and its ConverseStream twin: binary event-stream frames."""
+    from llmrelay.eventstream import encode_message
+
+    usage = {"inputTokens": 14, "outputTokens": CHUNKS, "totalTokens": 14 + CHUNKS}
+    body = {"output": {"message": {"role": "assistant",
+                                   "content": [{"text": "".join(WORDS).strip()}]}},
+            "stopReason": "end_turn", "usage": usage, "metrics": {"latencyMs": 300}}
+
+    def frame(kind: str, payload: dict[str, Any]) -> bytes:
+        headers = {":event-type": kind, ":content-type": "application/json",
+                   ":message-type": "event"}
+        return encode_message(headers, json.dumps({**payload, "p": "abcdefghijk"}).encode())
+
+    frames = [frame("messageStart", {"role": "assistant"})]
+    frames += [frame("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": w}})
+               for w in WORDS]
+    frames += [frame("contentBlockStop", {"contentBlockIndex": 0}),
+               frame("messageStop", {"stopReason": "end_turn"}),
+               frame("metadata", {"usage": usage, "metrics": {"latencyMs": 300}})]
+    return body, b"".join(frames)
+
+
+# How llmrelay authenticates each provider in the bench (Bedrock signs every call with SigV4).
+AUTH: dict[str, dict[str, str]] = {
+    "bedrock": {"aws_access_key_id": "AKIDEXAMPLE", "aws_region_name": "us-east-1",
+                "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
+}
+
 # name -> (module that must import, model string, bodies)
-PROVIDERS: dict[str, tuple[str, str, Callable[[], tuple[Any, str]]]] = {
+PROVIDERS: dict[str, tuple[str, str, Callable[[], tuple[Any, str | bytes]]]] = {
     "openai": ("llmrelay.providers.openai", "gpt-4o-mini", openai_bodies),
     "anthropic": ("llmrelay.providers.anthropic", "anthropic/claude-3-5-haiku-20241022",
                   anthropic_bodies),
     "cohere": ("llmrelay.providers.cohere", "cohere/command-r-plus", cohere_bodies),
+    "bedrock": ("llmrelay.providers.bedrock", "bedrock/us.amazon.nova-micro-v1:0",
+                bedrock_bodies),
 }
 
 
@@ -170,14 +204,14 @@ def free_port() -> int:
 class Nginx:
     """A non-daemon nginx child serving ``/<name>/json/...`` and ``/<name>/sse/...``."""
 
-    def __init__(self, binary: str, bodies: dict[str, tuple[Any, str]]) -> None:
+    def __init__(self, binary: str, bodies: dict[str, tuple[Any, str | bytes]]) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="llmrelay-bench-"))
         www = self.dir / "www" / "_body"
         www.mkdir(parents=True)
         (self.dir / "tmp").mkdir()
         for name, (body, sse) in bodies.items():
             (www / f"{name}.json").write_text(json.dumps(body, separators=(",", ":")))
-            (www / f"{name}.sse").write_text(sse)
+            (www / f"{name}.sse").write_bytes(sse if isinstance(sse, bytes) else sse.encode())
         self.binary = binary
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -358,12 +392,13 @@ def bench_sync(nginx: Nginx, name: str, model: str, n: int, n_stream: int, warmu
     pool = httpcore.ConnectionPool(max_connections=10)
     headers = [(b"authorization", b"Bearer x"), (b"content-type", b"application/json")]
     json_url, sse_url = nginx.url(name, "json"), nginx.url(name, "sse")
+    auth: dict[str, Any] = AUTH.get(name, {"api_key": "x"})
     body = json.dumps(raw_body(model, False)).encode()
     stream_body = json.dumps(raw_body(model, True)).encode()
 
     def relay() -> Any:
         return llmrelay.completion(model=model, messages=MESSAGES, max_tokens=100,
-                                   api_base=json_url, api_key="x")
+                                   api_base=json_url, **auth)
 
     def raw() -> Any:
         response = pool.request("POST", f"{json_url}/chat", headers=headers, content=body)
@@ -372,12 +407,22 @@ def bench_sync(nginx: Nginx, name: str, model: str, n: int, n_stream: int, warmu
     def relay_stream() -> int:
         count = 0
         for _ in llmrelay.completion(model=model, messages=MESSAGES, max_tokens=100, stream=True,
-                                     api_base=sse_url, api_key="x"):
+                                     api_base=sse_url, **auth):
             count += 1
         return count
 
     def raw_stream() -> int:
         count = 0
+        if name == "bedrock":  # frames, not lines: the raw side decodes them and parses JSON
+            from llmrelay.eventstream import EventStreamDecoder
+
+            frames = EventStreamDecoder()
+            with pool.stream("POST", f"{sse_url}/chat", headers=headers, content=stream_body) as r:
+                for data in r.iter_stream():
+                    for message in frames.feed(data):
+                        from_json(message.payload)
+                        count += 1
+            return count
         decoder = SSEDecoder()
         with pool.stream("POST", f"{sse_url}/chat", headers=headers, content=stream_body) as r:
             for data in r.iter_stream():
@@ -629,6 +674,88 @@ def bench_two_loops(nginx: Nginx, calls: int = 20) -> dict[str, Any]:
             "error": error}
 
 
+# ---- 6. callbacks and OpenTelemetry -----------------------------------------------------------
+
+
+def bench_observers(nginx: Nginx, n: int, n_stream: int) -> dict[str, Any]:
+    """What listening costs: the seam with nobody registered (ns per call), then paired sync
+    calls with and without a no-op callback, and with and without OpenTelemetry (the SDK with a
+    span processor that drops spans and an in-memory metric reader: the API calls and attribute
+    work are real, the export is not)."""
+    import timeit
+
+    import llmrelay
+    from llmrelay import hooks
+
+    out: dict[str, Any] = {}
+
+    def start() -> Any:
+        raise AssertionError("nobody listens")
+
+    loops = 200_000
+    out["seam_none_ns"] = min(timeit.repeat(lambda: hooks.begin(None, None, start),
+                                            number=loops, repeat=5)) / loops * 1e9
+    json_url, sse_url = nginx.url("openai", "json"), nginx.url("openai", "sse")
+
+    class Noop:
+        def on_success(self, event: Any) -> None:
+            pass
+
+        def on_failure(self, event: Any) -> None:
+            pass
+
+    noop = [Noop()]
+
+    def plain() -> Any:
+        return llmrelay.completion(model="gpt-4o-mini", messages=MESSAGES, max_tokens=100,
+                                   api_base=json_url, api_key="x")
+
+    def with_callback() -> Any:
+        return llmrelay.completion(model="gpt-4o-mini", messages=MESSAGES, max_tokens=100,
+                                   api_base=json_url, api_key="x", callbacks=noop)
+
+    def stream(callbacks: Any = None) -> int:
+        return sum(1 for _ in llmrelay.completion(
+            model="gpt-4o-mini", messages=MESSAGES, max_tokens=100, stream=True,
+            api_base=sse_url, api_key="x", callbacks=callbacks))
+
+    for _ in range(200):
+        plain(); with_callback()  # noqa: E702
+    gc.collect()
+    a, b = paired(with_callback, plain, n)
+    out["callback_us"] = median(a) - median(b)
+    out["plain_us"] = median(b)
+    a, b = paired(lambda: stream(noop), stream, n_stream)
+    out["stream_callback_us"] = median(a) - median(b)
+    try:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    except ImportError:
+        out["otel_us"] = None
+        return out
+
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SpanProcessor())  # the base class: ends spans, keeps none
+    llmrelay.instrument_otel(tracer_provider=tracer_provider,
+                             meter_provider=MeterProvider(metric_readers=[InMemoryMetricReader()]))
+    observer = hooks.HOOKS.pop()
+
+    def with_otel() -> Any:
+        hooks.HOOKS.append(observer)
+        try:
+            return plain()
+        finally:
+            hooks.HOOKS.pop()
+
+    for _ in range(200):
+        with_otel()
+    gc.collect()
+    a, b = paired(with_otel, plain, n)
+    out["otel_us"] = median(a) - median(b)
+    return out
+
+
 # ---- report -----------------------------------------------------------------------------------
 
 
@@ -688,6 +815,16 @@ def table(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     rows.append(("asyncio.run twice: pooled conns in / after",
                  f"{t['connections_during']} / {t['connections_after']}",
                  f"{len(t['warnings'])} warnings", "same, 0 after, none", verdict(loops_ok)))
+    o = results["observers"]
+    rows.append(("hooks.begin, nothing registered", f"{o['seam_none_ns']:.0f} ns", "",
+                 f"<= {SEAM_NS:.0f} ns", verdict(o["seam_none_ns"] <= SEAM_NS)))
+    rows.append(("  + a no-op callback, sync call", f"{o['callback_us']:+.1f} us",
+                 f"plain {o['plain_us']:.0f} us", "", "info"))
+    rows.append(("  + a no-op callback, 50-chunk stream", f"{o['stream_callback_us']:+.1f} us",
+                 "", "", "info"))
+    if o.get("otel_us") is not None:
+        rows.append(("  + OpenTelemetry (SDK, spans dropped)", f"{o['otel_us']:+.1f} us", "", "",
+                     "info"))
     p = results["peak"]
     rows.append(("tracemalloc peak, one call", f"{p['relay_call_peak_kb']:.0f} KiB",
                  f"{p['raw_call_peak_kb']:.0f} KiB", "", "info"))
@@ -763,6 +900,9 @@ def main() -> int:
         results["memory"] = bench_memory(nginx, 3000 if quick else 10_000, 1000)
         results["two_loops"] = bench_two_loops(nginx)
         results["peak"] = bench_peak(nginx)
+        print("callbacks and OpenTelemetry", file=sys.stderr)
+        results["observers"] = bench_observers(nginx, 500 if quick else 2000,
+                                               100 if quick else 500)
     finally:
         nginx.cleanup()
     results["seconds"] = time.perf_counter() - started

@@ -15,14 +15,17 @@ from typing import Any
 import llmrelay
 from llmrelay.registry import PROVIDERS
 
-# provider -> (model string, env var that must be set for --live)
-MODELS: dict[str, tuple[str, str]] = {
-    "openai": ("gpt-4o-mini", "OPENAI_API_KEY"),
-    "azure": ("azure/gpt-4o-mini", "AZURE_API_KEY"),
-    "anthropic": ("anthropic/claude-3-5-haiku-20241022", "ANTHROPIC_API_KEY"),
-    "cohere": ("cohere/command-r-plus-08-2024", "COHERE_API_KEY"),
-    "replicate": ("replicate/meta/meta-llama-3-8b-instruct", "REPLICATE_API_TOKEN"),
-    "openrouter": ("openrouter/openai/gpt-4o-mini", "OPENROUTER_API_KEY"),
+# provider -> (model string, env vars of which one must be set for --live)
+MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "openai": ("gpt-4o-mini", ("OPENAI_API_KEY",)),
+    "azure": ("azure/gpt-4o-mini", ("AZURE_API_KEY",)),
+    "anthropic": ("anthropic/claude-3-5-haiku-20241022", ("ANTHROPIC_API_KEY",)),
+    "cohere": ("cohere/command-r-plus-08-2024", ("COHERE_API_KEY",)),
+    "replicate": ("replicate/meta/meta-llama-3-8b-instruct", ("REPLICATE_API_TOKEN",)),
+    "openrouter": ("openrouter/openai/gpt-4o-mini", ("OPENROUTER_API_KEY",)),
+    # Against the emulator, api_key= is a Bedrock API key (Bearer); live, AWS keys work too.
+    "bedrock": ("bedrock/us.amazon.nova-micro-v1:0",
+                ("AWS_BEARER_TOKEN_BEDROCK", "AWS_ACCESS_KEY_ID")),
 }
 MESSAGES = [
     {"role": "system", "content": "Be brief."},
@@ -73,9 +76,9 @@ def main() -> int:
     failures = 0
     if args.live:
         for provider in providers:
-            model, key = MODELS[provider]
-            if not os.environ.get(key):
-                print(f"[{provider}] skipped: {key} is not set")
+            model, keys = MODELS[provider]
+            if not any(os.environ.get(key) for key in keys):
+                print(f"[{provider}] skipped: {' or '.join(keys)} is not set")
                 continue
             failures += run(provider, model, {})
         return 1 if failures else 0

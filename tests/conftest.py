@@ -37,7 +37,9 @@ def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AZURE_API_VERSION", "ANTHROPIC_API_KEY", "ANTHROPIC_API_BASE", "COHERE_API_KEY",
         "CO_API_KEY", "COHERE_API_BASE", "REPLICATE_API_TOKEN", "REPLICATE_API_KEY",
         "REPLICATE_API_BASE", "OPENROUTER_API_KEY", "OPENROUTER_API_BASE", "OR_SITE_URL",
-        "OR_APP_NAME",
+        "OR_APP_NAME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+        "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_BEARER_TOKEN_BEDROCK", "BEDROCK_API_BASE",
+        "AWS_PROFILE",
     ):
         monkeypatch.delenv(var, raising=False)
 

@@ -32,6 +32,6 @@ def test_demo_calls_every_provider_through_the_emulator() -> None:
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py")],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    for provider in ("openai", "azure", "anthropic", "cohere", "replicate", "openrouter"):
+    for provider in ("openai", "azure", "anthropic", "cohere", "replicate", "openrouter", "bedrock"):
         assert f"[{provider}]" in out.stdout
     assert "failed" not in out.stdout

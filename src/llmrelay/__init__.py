@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .api import acompletion, completion
     from .caching import Cache
     from .chunks import stream_chunk_builder
+    from .observe import CallEvent, instrument_otel
     from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
     from .streaming import AsyncStream, Stream
@@ -61,6 +62,8 @@ _LAZY = {
     "ModelResponseChunk": "types",
     "Message": "types",
     "Usage": "types",
+    "CallEvent": "observe",
+    "instrument_otel": "observe",
     "completion_cost": "pricing",
     "model_info": "pricing",
     "register_model": "pricing",
@@ -75,6 +78,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Cache",
+    "CallEvent",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
     "InternalServerError",
@@ -99,6 +103,7 @@ __all__ = [
     "completion",
     "completion_cost",
     "get_provider",
+    "instrument_otel",
     "model_info",
     "register_model",
     "stream_chunk_builder",

@@ -30,7 +30,7 @@ from .providers.base import FollowUp, HTTPRequest
 from .registry import get_adapter, get_provider
 from .scope import SCOPE
 from .settle import StreamSettle, call_start, new_meta, settle
-from .streaming import AsyncStream, SSEDecoder, Stream
+from .streaming import AsyncStream, Stream
 from .types import attach_meta
 
 if TYPE_CHECKING:
@@ -61,10 +61,11 @@ def _send(call: Call, request: HTTPRequest) -> "Response":
     while True:
         if first:
             call.attempts += 1
-        call.log.before(request.method, request.url, request.headers, request.json, attempt)
+        sent = call.sign(request)  # each attempt signed anew (a fresh timestamp)
+        call.log.before(sent.method, sent.url, sent.headers, sent.json, attempt)
         started = time.perf_counter()
         try:
-            response = transport.send(request, call.attempt_timeout())
+            response = transport.send(sent, call.attempt_timeout())
         except APIConnectionError as exc:
             error: APIError = call.enrich(exc)
             call.log.after(status=None, latency=time.perf_counter() - started,
@@ -107,7 +108,7 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
             request = step.request
     except BaseException:
         if cancel is not None:
-            _cancel(cancel)
+            _cancel(call, cancel)
         raise
 
 
@@ -119,10 +120,10 @@ def _sleep_until(call: Call, delay: float) -> None:
     time.sleep(delay)
 
 
-def _cancel(request: HTTPRequest) -> None:
+def _cancel(call: Call, request: HTTPRequest) -> None:
     """Best effort: stop remote work the caller gave up on."""
     try:
-        transport.send(request, 10.0)
+        transport.send(call.sign(request), 10.0)
     except APIError:
         pass
 
@@ -144,7 +145,7 @@ def _open_stream(call: Call, response: "Response",
 def _iter_chunks(call: Call, response: "Response",
                  cancel: HTTPRequest | None = None) -> "Iterator[ModelResponseChunk]":
     translator = call.adapter.stream_translator(call.ctx)
-    decoder = SSEDecoder()
+    decoder = call.adapter.stream_decoder()
     event = None
     complete = False
     try:
@@ -171,7 +172,7 @@ def _iter_chunks(call: Call, response: "Response",
     finally:
         response.close()
         if cancel is not None and not complete:
-            _cancel(cancel)
+            _cancel(call, cancel)
 
 
 def _keep_usage(call: Call, chunk: "ModelResponseChunk") -> bool:
@@ -190,10 +191,11 @@ async def _asend(call: Call, request: HTTPRequest) -> "AsyncResponse":
     while True:
         if first:
             call.attempts += 1
-        call.log.before(request.method, request.url, request.headers, request.json, attempt)
+        sent = call.sign(request)
+        call.log.before(sent.method, sent.url, sent.headers, sent.json, attempt)
         started = time.perf_counter()
         try:
-            response = await transport.asend(request, call.attempt_timeout())
+            response = await transport.asend(sent, call.attempt_timeout())
         except APIConnectionError as exc:
             error: APIError = call.enrich(exc)
             call.log.after(status=None, latency=time.perf_counter() - started,
@@ -235,13 +237,13 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
             request = step.request
     except BaseException:
         if cancel is not None:
-            await asyncio.shield(_acancel(cancel))
+            await asyncio.shield(_acancel(call, cancel))
         raise
 
 
-async def _acancel(request: HTTPRequest) -> None:
+async def _acancel(call: Call, request: HTTPRequest) -> None:
     try:
-        await transport.asend(request, 10.0)
+        await transport.asend(call.sign(request), 10.0)
     except APIError:
         pass
 
@@ -262,7 +264,7 @@ async def _aopen_stream(call: Call, response: "AsyncResponse",
 async def _aiter_chunks(call: Call, response: "AsyncResponse",
                         cancel: HTTPRequest | None = None) -> "AsyncGenerator[ModelResponseChunk, None]":
     translator = call.adapter.stream_translator(call.ctx)
-    decoder = SSEDecoder()
+    decoder = call.adapter.stream_decoder()
     event = None
     complete = False
     try:
@@ -286,7 +288,7 @@ async def _aiter_chunks(call: Call, response: "AsyncResponse",
     finally:
         await response.aclose()
         if cancel is not None and not complete:
-            await asyncio.shield(_acancel(cancel))
+            await asyncio.shield(_acancel(call, cancel))
 
 
 async def _with_deadline(call: Call, coro: Any) -> Any:
@@ -359,6 +361,8 @@ def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, 
     if isinstance(result, Stream):
         result.meta = meta
         result._on_end = StreamSettle(meta, calls, started, run)
+        if run is not None:
+            run.stream_open(result)
         return result
     settle(meta, calls, started)
     attach_meta(result, meta)
@@ -396,6 +400,8 @@ async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dic
     if isinstance(result, AsyncStream):
         result.meta = meta
         result._on_end = StreamSettle(meta, calls, started, run)
+        if run is not None:
+            run.stream_open(result)
         return result
     settle(meta, calls, started)
     attach_meta(result, meta)

@@ -27,11 +27,9 @@ if TYPE_CHECKING:
     import httpx
 
     from .providers.base import Adapter, Step
-    from .streaming import ServerSentEvent
     from .transport import AsyncResponse, Response, TimeoutTypes
     from .types import ChatRequest
     from .usage import Usage
-
 
 
 @dataclass
@@ -68,6 +66,11 @@ class Call:
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def sign(self, request: HTTPRequest) -> HTTPRequest:
+        """``request`` as the adapter signs it for this attempt (most adapters do not)."""
+        sign = self.adapter.sign
+        return request if sign is None else sign(request, self.ctx.settings)
 
     def check_deadline(self) -> None:
         remaining = self.remaining()
@@ -115,7 +118,7 @@ class Call:
                headers: dict[str, str] | None = None) -> APIError:
         """Fill in what the core knows and the adapter may not have set; mask the key if the
         provider echoed it."""
-        secrets = tuple(s for s in (self.ctx.settings.api_key,) if s)
+        secrets = self.ctx.settings.secrets
         if secrets:
             error.message = scrub(error.message, secrets)
             error.args = (error.message,)
@@ -170,11 +173,12 @@ class Call:
                 status=response.status, body=body, headers=response.headers,
             ) from exc
 
-    def malformed_event(self, exc: Exception, event: "ServerSentEvent | None") -> APIError:
-        """The error for a stream event the adapter could not translate."""
+    def malformed_event(self, exc: Exception, event: Any) -> APIError:
+        """The error for a stream event (an SSE event, or a decoder's peer of one with a
+        ``data`` text) the adapter could not translate."""
         return self.enrich(
             APIError(f"{self.provider} sent a stream event of unexpected shape: {exc!r}",
-                     response=None if event is None else event.data)
+                     response=getattr(event, "data", None))
         )
 
 
@@ -214,6 +218,10 @@ def prepare(
     validate_call_options(timeout, force_timeout, num_retries)
     provider, provider_model = get_provider(model, azure=azure)
     adapter = get_adapter(provider)
+    if any(name in params for name in adapter.settings_env):
+        # Provider options given as keywords (``aws_region_name=``) are settings, not body fields.
+        options = {**options, **{k: v for k, v in params.items() if k in adapter.settings_env}}
+        params = {k: v for k, v in params.items() if k not in adapter.settings_env}
     settings = ProviderSettings.resolve(
         adapter,
         api_key=api_key,
@@ -255,7 +263,6 @@ def prepare(
         if settings.extra_body and isinstance(body, dict):
             body = {**body, **settings.extra_body}
         request = replace(request, headers={**request.headers, **settings.extra_headers}, json=body)
-    secrets = (settings.api_key or "", str(settings.options.get("azure_ad_token") or ""))
     return Call(
         adapter=adapter,
         ctx=CallContext(provider, provider_model, chat, settings),
@@ -263,7 +270,7 @@ def prepare(
         timeout=timeout,
         deadline=None if force_timeout is None else time.monotonic() + force_timeout,
         num_retries=2 if num_retries is None else max(num_retries, 0),
-        log=CallLog(logger_fn, verbose, secrets, provider, provider_model),
+        log=CallLog(logger_fn, verbose, settings.secrets, provider, provider_model),
         stream=bool(params.get("stream")),
         hide_usage=hide_usage,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from .exceptions import AuthenticationError, BadRequestError
 from .masking import mask_secret
@@ -31,6 +31,10 @@ class SettingsSource(Protocol):
     def base_url_env(self) -> str: ...
     @property
     def settings_env(self) -> Mapping[str, str]: ...
+    @property
+    def secret_options(self) -> tuple[str, ...]: ...
+    @property
+    def finish_settings(self) -> "Callable[[ProviderSettings], ProviderSettings] | None": ...
 
 
 @dataclass(frozen=True)
@@ -45,12 +49,22 @@ class ProviderSettings:
     # Adapters read it where support depends on a parameter's value, which the capability
     # table cannot express (Cohere takes tool_choice "required"/"none" but no named function).
     drop_params: bool = False
+    # Names of ``options`` whose values are secrets (AWS secret key, Azure AD token).
+    secret_options: tuple[str, ...] = field(default=(), repr=False)
 
     def __repr__(self) -> str:
+        options = {k: mask_secret(str(v)) if k in self.secret_options else v
+                   for k, v in self.options.items()}
         return (
             f"ProviderSettings(api_key={mask_secret(self.api_key)!r}, base_url={self.base_url!r}, "
-            f"options={dict(self.options)!r})"
+            f"options={options!r})"
         )
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value of these settings: masked wherever a user could see it."""
+        values = (self.api_key, *(self.options.get(name) for name in self.secret_options))
+        return tuple(str(v) for v in values if v)
 
     @classmethod
     def resolve(
@@ -68,30 +82,38 @@ class ProviderSettings:
     ) -> "ProviderSettings":
         """Arguments win over the adapter's env vars; a missing key raises before any request,
         unless ``keyless`` (nothing will be sent: a stand-in key is used)."""
+        given = {k: v for k, v in (options or {}).items() if v is not None}
+        # The environment is read only for what the arguments left out (each read costs ~1 us).
         resolved: dict[str, Any] = {
-            name: env[var] for name, var in adapter.settings_env.items() if env.get(var)
+            name: env[var] for name, var in adapter.settings_env.items()
+            if name not in given and env.get(var)
         }
-        resolved.update({k: v for k, v in (options or {}).items() if v is not None})
+        resolved.update(given)
         key = api_key or next((env[v] for v in adapter.api_key_env if env.get(v)), None)
+        finish = adapter.finish_settings
         if not key and keyless:
             key = KEYLESS
-        if not key and not resolved.get("azure_ad_token"):
+        if finish is None and not key and not resolved.get("azure_ad_token"):
             raise AuthenticationError(
                 f"No API key for {adapter.name}: pass api_key= or set "
                 + " or ".join(adapter.api_key_env),
                 provider=adapter.name,
             )
         base = api_base or env.get(adapter.base_url_env) or adapter.default_base_url
-        if not base:
-            raise BadRequestError(
-                f"No base URL for {adapter.name}: pass api_base= or set {adapter.base_url_env}",
-                provider=adapter.name,
-            )
-        return cls(
+        settings = cls(
             api_key=key,
-            base_url=base.rstrip("/"),
+            base_url=(base or "").rstrip("/"),
             options=resolved,
             extra_headers=dict(extra_headers or {}),
             extra_body=dict(extra_body or {}),
             drop_params=drop_params,
+            secret_options=adapter.secret_options,
         )
+        if finish is not None:
+            settings = finish(settings)  # other credentials than one key; may derive the URL
+        if not settings.base_url:
+            raise BadRequestError(
+                f"No base URL for {adapter.name}: pass api_base= or set {adapter.base_url_env}",
+                provider=adapter.name,
+            )
+        return settings

@@ -17,14 +17,20 @@ if TYPE_CHECKING:
 
 __all__ = ["HOOKS", "CallRun", "CallStart", "begin"]
 
-# Process-wide observers that want every call, user callbacks or not (OpenTelemetry).
+# Process-wide observers that want every call, user callbacks or not (OpenTelemetry): objects
+# with ``begin(info: CallStart)`` as ``llmrelay.observe.Observer`` describes.
 HOOKS: list[Any] = []
 
 
 @dataclass
 class CallStart:
     """What is known when a call starts. ``params`` are the OpenAI parameters as sent (no
-    credentials); ``messages`` is the conversation, or the input of an embedding call."""
+    credentials); ``messages`` is the conversation, or the input of an embedding call.
+
+    ``extra={"router": group}`` marks a Router's routed call (its attempts are the calls made
+    under it): observers such as OpenTelemetry make it the parent of the attempts until the
+    routed call returns (``success`` / ``failure``, or ``stream_open`` for a stream).
+    """
 
     call_type: str
     model: str
@@ -44,10 +50,14 @@ class CallStart:
 class CallRun(Protocol):
     """One observed call. Exactly one ending method is called, once.
 
-    ``stream_end`` runs when a stream ends (``how``: ``"complete"``, ``"closed"``, ``"failed"``
-    with ``error``, or ``"collected"`` from a finalizer, where no user code may run inline).
+    A call that returns a stream calls ``stream_open(stream)`` just before it returns it (the
+    observers may keep the chunks it hands out, and release what they made current for the
+    call); ``stream_end`` runs later, when the stream ends (``how``: ``"complete"``,
+    ``"closed"``, ``"failed"`` with ``error``, or ``"collected"`` from a finalizer, where no
+    user code may run inline).
     """
 
+    def stream_open(self, stream: Any) -> None: ...
     def success(self, result: Any, meta: "CallMeta") -> None: ...
     async def asuccess(self, result: Any, meta: "CallMeta") -> None: ...
     def failure(self, error: BaseException, meta: "CallMeta") -> None: ...

@@ -23,6 +23,7 @@ PROVIDERS: dict[str, str] = {
     "cohere": "llmrelay.providers.cohere",
     "replicate": "llmrelay.providers.replicate",
     "openrouter": "llmrelay.providers.openrouter",
+    "bedrock": "llmrelay.providers.bedrock",
 }
 
 # Bare model names routed without a prefix (checked in order). Kept here, not in the adapters,

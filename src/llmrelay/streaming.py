@@ -12,7 +12,18 @@ from .meta import CallMeta
 
 T = TypeVar("T")
 
-__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent", "Stream", "StreamEnd"]
+__all__ = ["AsyncStream", "SSEDecoder", "ServerSentEvent", "Stream", "StreamDecoder", "StreamEnd"]
+
+
+class StreamDecoder(Protocol):
+    """What the stream loops read a body with: ``SSEDecoder``, or a peer for another framing
+    (``eventstream.EventStreamDecoder``). ``feed`` takes any slice of the byte stream and
+    returns the events it completed; ``flush`` returns the rest at end of stream (or raises
+    when the stream stopped mid-event and the framing can tell)."""
+
+    def feed(self, chunk: bytes) -> list[Any]: ...
+
+    def flush(self) -> list[Any]: ...
 
 
 class ServerSentEvent(NamedTuple):
@@ -104,6 +115,59 @@ class SSEDecoder:
 _NOTHING: Any = object()
 
 
+class _Recorded(Generic[T]):
+    """An iterator (after ``first``, when one was read ahead) whose items are kept in ``sink``
+    as they are handed out; ``close`` closes the source at once (its connection goes back)."""
+
+    __slots__ = ("_first", "_iterator", "_sink")
+
+    def __init__(self, first: Any, iterator: Iterator[T], sink: list[T]) -> None:
+        self._first, self._iterator, self._sink = first, iterator, sink
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._first is not _NOTHING:
+            item, self._first = self._first, _NOTHING
+        else:
+            item = next(self._iterator)
+        self._sink.append(item)
+        return item  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self._first = _NOTHING
+        close = getattr(self._iterator, "close", None)
+        if close is not None:
+            close()
+
+
+class _ARecorded(Generic[T]):
+    """The async twin of ``_Recorded``."""
+
+    __slots__ = ("_first", "_iterator", "_sink")
+
+    def __init__(self, first: Any, iterator: AsyncIterator[T], sink: list[T]) -> None:
+        self._first, self._iterator, self._sink = first, iterator, sink
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._first is not _NOTHING:
+            item, self._first = self._first, _NOTHING
+        else:
+            item = await self._iterator.__anext__()
+        self._sink.append(item)
+        return item  # type: ignore[no-any-return]
+
+    async def aclose(self) -> None:
+        self._first = _NOTHING
+        aclose = getattr(self._iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
 class StreamEnd(Protocol):
     """Told once how a stream ended: ``"complete"``, ``"closed"`` (before its end), ``"failed"``
     (with the error) or ``"collected"`` (garbage-collected unfinished; from a finalizer, so it
@@ -152,6 +216,12 @@ class Stream(Generic[T]):
         on_end, self._on_end = self._on_end, None
         if on_end is not None:
             on_end.end(how, error)
+
+    def _tap(self, sink: list[T]) -> None:
+        """Keep every chunk this stream hands out in ``sink`` (for the call's observers; a stream
+        nobody observes is never wrapped, so it pays nothing)."""
+        self._iterator = _Recorded(self._first, self._iterator, sink)
+        self._first = _NOTHING
 
     def close(self) -> None:
         self._first = _NOTHING
@@ -204,6 +274,11 @@ class AsyncStream(Generic[T]):
         on_end, self._on_end = self._on_end, None
         if on_end is not None:
             await on_end.aend(how, error)
+
+    def _tap(self, sink: list[T]) -> None:
+        """Keep every chunk this stream hands out in ``sink`` (see ``Stream._tap``)."""
+        self._iterator = _ARecorded(self._first, self._iterator, sink)
+        self._first = _NOTHING
 
     async def aclose(self) -> None:
         self._first = _NOTHING

@@ -299,7 +299,7 @@ def network_send(request: "HTTPRequest", timeout: TimeoutTypes = None) -> Respon
     ``iter_bytes`` and ``close`` it. Every other response is read and closed.
     """
     url = httpcore.URL(request.url)
-    body = encode_body(request.json)
+    body = request.content if request.content is not None else encode_body(request.json)
     raw = httpcore.Request(
         request.method,
         url,
@@ -402,9 +402,11 @@ async def network_asend(request: "HTTPRequest", timeout: TimeoutTypes = None) ->
     try:
         response = await session.request(
             request.method,
-            request.url,
+            # Sent as built, as the sync transport does: yarl would otherwise decode escapes it
+            # deems needless (``%3A`` -> ``:``), changing a path a signature covers.
+            sys.modules["yarl"].URL(request.url, encoded=True),
             headers=request.headers,
-            data=encode_body(request.json),
+            data=request.content if request.content is not None else encode_body(request.json),
             timeout=_aiohttp_timeout(timeout),
         )
         if request.stream and response.status == 200:

@@ -10,24 +10,29 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Union
 
 from ..masking import mask_headers
+from ..streaming import SSEDecoder, StreamDecoder
 
 if TYPE_CHECKING:
     from ..capabilities import ModelFamily
     from ..config import ProviderSettings
     from ..exceptions import APIError
-    from ..streaming import ServerSentEvent
     from ..types import ChatRequest, ModelResponse, ModelResponseChunk
 
 
 @dataclass(frozen=True)
 class HTTPRequest:
-    """One HTTP request to send. ``json`` is the body; ``stream`` asks for an SSE response."""
+    """One HTTP request to send. ``json`` is the body; ``stream`` asks for a streamed response.
+
+    ``content``, when set, is the body already encoded: it is sent byte for byte instead of
+    ``json`` (a signature covers exact bytes); ``json`` is still what ``logger_fn`` shows.
+    """
 
     method: str
     url: str
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
     stream: bool = False
+    content: bytes | None = None
 
     def __repr__(self) -> str:
         return (f"HTTPRequest({self.method} {self.url}, headers={mask_headers(self.headers, ())}, "
@@ -65,9 +70,10 @@ Step = Union["ModelResponse", FollowUp]
 
 
 class StreamTranslator(Protocol):
-    """Turns a provider's SSE events into OpenAI chunks; keeps the state a stream needs."""
+    """Turns a provider's stream events (what its ``stream_decoder`` yields: a
+    ``ServerSentEvent`` by default) into OpenAI chunks; keeps the state a stream needs."""
 
-    def feed(self, event: "ServerSentEvent") -> "list[ModelResponseChunk]": ...
+    def feed(self, event: Any) -> "list[ModelResponseChunk]": ...
 
     def finish(self) -> "list[ModelResponseChunk]": ...
 
@@ -78,7 +84,18 @@ class Adapter:
 
     ``build_request`` and the parsers are pure functions; ``families`` is the capability table
     (first matching family wins); ``native_n`` says the provider answers ``n > 1`` itself;
-    ``settings_env`` names the env vars of provider options (``{"api_version": "AZURE_API_VERSION"}``).
+    ``settings_env`` names the env vars of provider options (``{"api_version": "AZURE_API_VERSION"}``);
+    those names are also keyword arguments of ``completion()`` that go to the settings, never
+    into the request body.
+
+    Seams for providers that are not "one API key in a header, SSE streams":
+    ``secret_options`` names options whose values are secrets (masked in logs, errors and
+    reprs like the key). ``finish_settings`` replaces the "no API key" check: it gets the
+    resolved settings and returns them completed (an endpoint derived from a region), or
+    raises ``AuthenticationError`` naming what is missing. ``sign`` is called before every
+    attempt (retries and cancel requests included) with the request about to be sent, and
+    returns it signed. ``stream_decoder`` makes the decoder of a streamed body (SSE unless
+    the provider frames its stream otherwise).
     """
 
     name: str
@@ -92,3 +109,7 @@ class Adapter:
     families: tuple["ModelFamily", ...] = ()
     native_n: bool = False
     settings_env: Mapping[str, str] = field(default_factory=dict)
+    secret_options: tuple[str, ...] = ()
+    finish_settings: Callable[["ProviderSettings"], "ProviderSettings"] | None = None
+    sign: Callable[[HTTPRequest, "ProviderSettings"], HTTPRequest] | None = None
+    stream_decoder: Callable[[], StreamDecoder] = SSEDecoder

@@ -60,13 +60,16 @@ class RawReply:
 
 @dataclass
 class SSEReply:
-    """An event stream. ``events`` are already-encoded SSE text blocks, sent one at a time;
-    ``interval`` seconds pass between them; ``drop_after`` cuts the connection after that many."""
+    """A streamed body. ``events`` are already-encoded SSE text blocks (or raw byte pieces of
+    another framing, with its ``content-type`` in ``headers``), sent one at a time;
+    ``interval`` seconds pass between them; ``drop_after`` cuts the connection after that many;
+    ``corrupt_at`` flips the first byte of that piece."""
 
-    events: Iterable[str]
+    events: Iterable[str | bytes]
     headers: Mapping[str, str] = field(default_factory=dict)
     interval: float = 0.0
     drop_after: int | None = None
+    corrupt_at: int | None = None
 
 
 Reply = JSONReply | RawReply | SSEReply
@@ -90,7 +93,8 @@ class Fault:
     ``"slow"`` (wait ``delay`` seconds, then answer normally), ``"stream_error"`` (a stream
     that fails after its first events, as the provider does mid-stream), ``"stream_drop"``
     (a stream whose connection is cut after ``status`` events), ``"stream_slow"`` (a stream
-    whose events come ``delay`` seconds apart).
+    whose events come ``delay`` seconds apart), ``"stream_corrupt"`` (a stream whose piece
+    number ``status`` arrives with a damaged byte).
     """
 
     kind: str
@@ -112,10 +116,12 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     client_port: int
+    raw_body: bytes = b""
 
 
 ROUTES: list[Route] = []
 ERROR_BODIES: dict[str, Callable[[int, str], tuple[Any, dict[str, str]]]] = {}
+GATES: dict[str, Callable[[Exchange], Reply | None]] = {}
 
 
 def route(provider: str, method: str, pattern: str) -> Callable[[Handler], Handler]:
@@ -124,6 +130,18 @@ def route(provider: str, method: str, pattern: str) -> Callable[[Handler], Handl
     def register(handler: Handler) -> Handler:
         ROUTES.append(Route(provider, method, re.compile(pattern), handler))
         return handler
+
+    return register
+
+
+def gate(provider: str) -> Callable[[Callable[[Exchange], Reply | None]], Any]:
+    """Register ``provider``'s front-end check (authentication): it runs on every request
+    before scripted faults, as a real front end refuses a bad signature before anything else.
+    It returns a refusal, or ``None`` to let the request through."""
+
+    def register(fn: Callable[[Exchange], Reply | None]) -> Any:
+        GATES[provider] = fn
+        return fn
 
     return register
 
@@ -151,7 +169,7 @@ def sse(data: Any, event: str | None = None) -> str:
 
 
 # The emulator modules; importing one registers its routes and error bodies.
-PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate")
+PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate", "bedrock")
 
 
 def _load_providers() -> None:
@@ -192,6 +210,7 @@ class Emulator:
         "cohere": "",
         "replicate": "/v1",
         "openrouter": "/api/v1",
+        "bedrock": "",
     }
 
     def __init__(self, *, api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0,
@@ -271,6 +290,10 @@ class Emulator:
     def slow_stream(self, interval: float, *, times: int = 1, provider: str | None = None) -> None:
         """Send the next stream's events ``interval`` seconds apart."""
         self._add(Fault("stream_slow", delay=interval, times=times, provider=provider))
+
+    def corrupt_stream(self, *, at: int = 2, times: int = 1, provider: str | None = None) -> None:
+        """Damage one byte of the next stream: the first of its piece number ``at``."""
+        self._add(Fault("stream_corrupt", status=at, times=times, provider=provider))
 
     def stream_error(self, *, status: int = 529, times: int = 1, provider: str | None = None) -> None:
         """Fail the next stream after its first events, the way the provider does mid-stream."""
@@ -353,8 +376,15 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             with emulator._lock:
                 emulator.requests.append(
                     RecordedRequest(target.provider, self.command, url.path, query, headers, body,
-                                    self.client_address[1])
+                                    self.client_address[1], raw)
                 )
+            exchange = Exchange(self.command, url.path, query, headers, body, raw, match,
+                                emulator, self.client_address[1])
+            check = GATES.get(target.provider)
+            refused = check(exchange) if check is not None else None
+            if refused is not None:
+                self._reply(refused)
+                return
             slow = emulator.take_fault(target.provider, url.path, ("slow",))
             if slow is not None:
                 time.sleep(slow.delay)
@@ -374,8 +404,6 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 reply.headers = {**reply.headers, **fault.headers}
                 self._reply(reply)
                 return
-            exchange = Exchange(self.command, url.path, query, headers, body, raw, match,
-                                emulator, self.client_address[1])
             reply = target.handler(exchange)
             if isinstance(reply, SSEReply):
                 cut = emulator.take_fault(target.provider, url.path, ("stream_drop",))
@@ -384,6 +412,9 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 pace = emulator.take_fault(target.provider, url.path, ("stream_slow",))
                 if pace is not None:
                     reply.interval = pace.delay
+                damage = emulator.take_fault(target.provider, url.path, ("stream_corrupt",))
+                if damage is not None:
+                    reply.corrupt_at = damage.status
             self._reply(reply)
 
         def _drop(self) -> None:
@@ -426,7 +457,9 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                         return
                     if i and reply.interval:
                         time.sleep(reply.interval)
-                    data = event.encode()
+                    data = event.encode() if isinstance(event, str) else event
+                    if i == reply.corrupt_at and data:
+                        data = bytes([data[0] ^ 0xFF]) + data[1:]
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                     self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")

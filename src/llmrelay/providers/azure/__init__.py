@@ -30,4 +30,5 @@ ADAPTER = Adapter(
     families=FAMILIES,
     native_n=True,
     settings_env={"api_version": "AZURE_API_VERSION"},
+    secret_options=("azure_ad_token",),
 )
