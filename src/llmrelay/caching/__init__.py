@@ -5,5 +5,6 @@ Named ``caching`` because ``llmrelay.cache`` is the user's setting, not a module
 """
 
 from .front import Cache
+from .routed import RoutedCache, alookup_routed, lookup_routed
 
-__all__ = ["Cache"]
+__all__ = ["Cache", "RoutedCache", "alookup_routed", "lookup_routed"]
