@@ -39,8 +39,9 @@ def request_payload(call_type: str, calls: "list[Call]", messages: Any,
     version = settings.options.get("api_version")
     if version:
         payload["api_version"] = version
-    if settings.extra_headers:
-        payload["extra_headers"] = plain_headers(settings.extra_headers)
+    headers = plain_headers(settings.extra_headers) if settings.extra_headers else None
+    if headers:
+        payload["extra_headers"] = headers
     if settings.extra_body:
         payload["extra_body"] = settings.extra_body
     if settings.drop_params:
