@@ -88,17 +88,18 @@ class Cassette:
         self._active = True
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
         transport.set_interceptor(self._previous)
         self._previous, self._active = None, False
-        if not self.replaying:
+        # A block that failed leaves the file as it was: a half recording would be replayed.
+        if not self.replaying and kind is None:
             self._write()
 
     async def __aenter__(self) -> "Cassette":
         return self.__enter__()
 
-    async def __aexit__(self, *exc: object) -> None:
-        self.__exit__(*exc)
+    async def __aexit__(self, kind: object, *exc: object) -> None:
+        self.__exit__(kind, *exc)
 
     def __call__(self, fn: F) -> F:
         """Run each call of ``fn`` (sync or ``async def``) inside this cassette."""
@@ -291,7 +292,8 @@ class _ARecordingResponse(_RecordingResponse):
 
 
 def cassette(path: str | os.PathLike[str], mode: str = "auto") -> Cassette:
-    """A cassette at ``path``: ``record`` (real calls, file written when the block ends),
+    """A cassette at ``path``: ``record`` (real calls; the file is written when the block ends
+    without an error),
     ``replay`` (no network, no key needed; a request with no recording raises
     ``CassetteMissError``) or ``auto`` (replay when the file exists, else record).
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Generator, Iterator
 
 import pytest
 
 if TYPE_CHECKING:
     from .cassettes import Cassette
+
+# Set on a test item whose body failed: its cassette is not written (a half recording would be
+# replayed next time).
+FAILED = pytest.StashKey[bool]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -38,10 +42,24 @@ def cassette_path(node: Any) -> Path:
     return module.parent / "cassettes" / module.stem / f"{safe}.json"
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any) -> Generator[None, Any, Any]:
+    report = yield
+    if report.when == "call" and report.failed:
+        item.stash[FAILED] = True
+    return report
+
+
 @pytest.fixture
 def llmrelay_cassette(request: pytest.FixtureRequest) -> Iterator["Cassette"]:
-    """The test runs inside its own cassette (mode ``auto``: replayed when recorded)."""
+    """The test runs inside its own cassette (mode ``auto``: replayed when recorded; a test
+    that fails while recording leaves no cassette)."""
     from .cassettes import Cassette
 
-    with Cassette(cassette_path(request.node), "auto") as tape:
+    tape = Cassette(cassette_path(request.node), "auto")
+    tape.__enter__()
+    try:
         yield tape
+    finally:
+        failed = request.node.stash.get(FAILED, False)
+        tape.__exit__(AssertionError if failed else None, None, None)
