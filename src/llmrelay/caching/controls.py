@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+import math
+from typing import Any, NamedTuple, Protocol
 
 from ..exceptions import BadRequestError
-from .front import check_namespace, check_ttl
 
-if TYPE_CHECKING:
-    from .front import Cache
-
-__all__ = ["Controls", "controls_for"]
+__all__ = ["Controls", "check_namespace", "check_ttl", "controls_for"]
 
 KNOWN = ("no-cache", "no-store", "ttl", "namespace")
 
@@ -27,10 +24,21 @@ class Controls(NamedTuple):
 
 
 
-def controls_for(cache: "Cache", options: Any) -> Controls:
+class HasDefaults(Protocol):
+    """A ``Cache``, as far as the controls are concerned."""
+
+    @property
+    def defaults(self) -> Controls: ...
+    @property
+    def ttl(self) -> float | None: ...
+    @property
+    def namespace(self) -> str: ...
+
+
+def controls_for(cache: HasDefaults, options: Any) -> Controls:
     """The controls of a call on ``cache``; ``BadRequestError`` for malformed ``options``."""
     if options is None:
-        return Controls(True, True, cache.ttl, cache.namespace)
+        return cache.defaults
     if not isinstance(options, dict):
         raise BadRequestError(f"cache= must be a dict of {', '.join(KNOWN)}, got "
                               f"{type(options).__name__}", code="invalid_request")
@@ -45,3 +53,20 @@ def controls_for(cache: "Cache", options: Any) -> Controls:
         raise BadRequestError(str(exc), code="invalid_request") from None
     return Controls(not options.get("no-cache"), not options.get("no-store"), ttl,
                     namespace or cache.namespace)
+
+
+def check_ttl(ttl: Any, name: str) -> float | None:
+    if ttl is None:
+        return None
+    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl) \
+            or ttl <= 0:
+        raise ValueError(f"{name} must be a positive number of seconds or None, got {ttl!r}")
+    return float(ttl)
+
+
+def check_namespace(namespace: Any, name: str) -> str | None:
+    if namespace is None:
+        return None
+    if not isinstance(namespace, str) or not namespace:
+        raise ValueError(f"{name} must be a non-empty string, got {namespace!r}")
+    return namespace

@@ -10,6 +10,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from .controls import Controls, check_namespace, check_ttl
 from .keys import request_key
 from .memory_store import MemoryStore
 
@@ -46,8 +47,9 @@ class Cache:
     def __init__(self, url: str | None = None, *, ttl: float | None = None,
                  namespace: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                  size: int = 1000) -> None:
-        self.ttl = check_ttl(ttl, "ttl")
-        self.namespace = check_namespace(namespace, "namespace") or DEFAULT_NAMESPACE
+        self._ttl = check_ttl(ttl, "ttl")
+        self._namespace = check_namespace(namespace, "namespace") or DEFAULT_NAMESPACE
+        self._refresh()
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
                 or not math.isfinite(timeout) or timeout <= 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -58,6 +60,30 @@ class Cache:
         self._failing = False
         self._down_until = 0.0
         self._lock = threading.Lock()
+
+    @property
+    def ttl(self) -> float | None:
+        """Seconds an entry lives unless a call says otherwise (``None``: until evicted)."""
+        return self._ttl
+
+    @ttl.setter
+    def ttl(self, value: float | None) -> None:
+        self._ttl = check_ttl(value, "ttl")
+        self._refresh()
+
+    @property
+    def namespace(self) -> str:
+        """The prefix of this cache's keys unless a call says otherwise."""
+        return self._namespace
+
+    @namespace.setter
+    def namespace(self, value: str) -> None:
+        self._namespace = check_namespace(value, "namespace") or DEFAULT_NAMESPACE
+        self._refresh()
+
+    def _refresh(self) -> None:
+        # What a call without ``cache=`` gets, made once rather than per call.
+        self.defaults = Controls(True, True, self._ttl, self._namespace)
 
     def key(self, payload: Mapping[str, Any], namespace: str | None = None) -> str:
         """The key of a canonical request (``namespace`` overrides the cache's)."""
@@ -172,20 +198,3 @@ def _open(url: str | None, timeout: float, size: int) -> Store:
 
     raise ValueError(f"Unknown cache URL {safe_url(url)!r}: use None (in-process), "
                      "sqlite:///path or redis://host:port/db")
-
-
-def check_ttl(ttl: Any, name: str) -> float | None:
-    if ttl is None:
-        return None
-    if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not math.isfinite(ttl) \
-            or ttl <= 0:
-        raise ValueError(f"{name} must be a positive number of seconds or None, got {ttl!r}")
-    return float(ttl)
-
-
-def check_namespace(namespace: Any, name: str) -> str | None:
-    if namespace is None:
-        return None
-    if not isinstance(namespace, str) or not namespace:
-        raise ValueError(f"{name} must be a non-empty string, got {namespace!r}")
-    return namespace

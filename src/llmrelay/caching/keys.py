@@ -43,7 +43,7 @@ def _plain(value: Any) -> Any:
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                            default=_plain)
+                            check_circular=False, default=_plain)
 
 
 def request_key(namespace: str, payload: Mapping[str, Any]) -> str:
