@@ -181,6 +181,26 @@ AUTH: dict[str, dict[str, str]] = {
                 "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"},
 }
 
+def gemini_bodies() -> tuple[Any, str]:
+    head = {"modelVersion": "gemini-2.5-flash", "responseId": "bench0000000000000000000"}
+    usage = {"promptTokenCount": 14, "candidatesTokenCount": CHUNKS, "thoughtsTokenCount": 20,
+             "totalTokenCount": 14 + CHUNKS + 20,
+             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 14}]}
+    early = {"promptTokenCount": 14, "totalTokenCount": 14,
+             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 14}]}
+    body = {"candidates": [{"content": {"parts": [{"text": "".join(WORDS).strip()}], "role": "model"},
+                            "finishReason": "STOP", "index": 0}], "usageMetadata": usage, **head}
+    events = []
+    for i, word in enumerate(WORDS):
+        last = i == CHUNKS - 1
+        candidate: dict[str, Any] = {"content": {"parts": [{"text": word}], "role": "model"}, "index": 0}
+        if last:
+            candidate["finishReason"] = "STOP"
+        events.append({"candidates": [candidate], "usageMetadata": usage if last else early, **head})
+    # Gemini separates events with CRLF and sends no terminator.
+    return body, "".join("data: " + json.dumps(e, separators=(",", ":")) + "\r\n\r\n" for e in events)
+
+
 # name -> (module that must import, model string, bodies)
 PROVIDERS: dict[str, tuple[str, str, Callable[[], tuple[Any, str | bytes]]]] = {
     "openai": ("llmrelay.providers.openai", "gpt-4o-mini", openai_bodies),
@@ -189,6 +209,7 @@ PROVIDERS: dict[str, tuple[str, str, Callable[[], tuple[Any, str | bytes]]]] = {
     "cohere": ("llmrelay.providers.cohere", "cohere/command-r-plus", cohere_bodies),
     "bedrock": ("llmrelay.providers.bedrock", "bedrock/us.amazon.nova-micro-v1:0",
                 bedrock_bodies),
+    "gemini": ("llmrelay.providers.gemini", "gemini/gemini-2.5-flash", gemini_bodies),
 }
 
 

@@ -26,6 +26,19 @@ MODELS: dict[str, tuple[str, tuple[str, ...]]] = {
     # Against the emulator, api_key= is a Bedrock API key (Bearer); live, AWS keys work too.
     "bedrock": ("bedrock/us.amazon.nova-micro-v1:0",
                 ("AWS_BEARER_TOKEN_BEDROCK", "AWS_ACCESS_KEY_ID")),
+    "mistral": ("mistral/mistral-small-latest", ("MISTRAL_API_KEY",)),
+    "groq": ("groq/llama-3.3-70b-versatile", ("GROQ_API_KEY",)),
+    "deepseek": ("deepseek/deepseek-chat", ("DEEPSEEK_API_KEY",)),
+    "xai": ("xai/grok-3", ("XAI_API_KEY",)),
+    "together_ai": ("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo",
+                    ("TOGETHER_API_KEY", "TOGETHERAI_API_KEY")),
+    "fireworks_ai": ("fireworks_ai/accounts/fireworks/models/llama-v3p1-8b-instruct",
+                     ("FIREWORKS_API_KEY",)),
+    "perplexity": ("perplexity/sonar", ("PERPLEXITY_API_KEY",)),
+    # Local servers need no key: --live calls them when their base URL is set.
+    "ollama": ("ollama/llama3.2", ("OLLAMA_API_BASE",)),
+    "hosted_vllm": ("hosted_vllm/meta-llama/Llama-3.1-8B-Instruct", ("HOSTED_VLLM_API_BASE",)),
+    "gemini": ("gemini/gemini-2.5-flash", ("GEMINI_API_KEY", "GOOGLE_API_KEY")),
 }
 MESSAGES = [
     {"role": "system", "content": "Be brief."},

@@ -17,7 +17,7 @@ def test_emulator_cli_serves_until_stopped() -> None:
     try:
         assert proc.stdout is not None
         banner = proc.stdout.readline()
-        bases = dict(line.split()[0:2] for line in (proc.stdout.readline() for _ in range(6)))
+        bases = dict(line.split()[0:2] for line in (proc.stdout.readline() for _ in range(8)))
         assert "api key sk-cli" in banner
         openai_base = bases["openai"].removeprefix("api_base=")
         resp = llmrelay.completion(model="gpt-4o-mini", api_base=openai_base, api_key="sk-cli",
@@ -32,6 +32,8 @@ def test_demo_calls_every_provider_through_the_emulator() -> None:
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py")],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
-    for provider in ("openai", "azure", "anthropic", "cohere", "replicate", "openrouter", "bedrock"):
+    for provider in ("openai", "azure", "anthropic", "cohere", "replicate", "openrouter", "bedrock",
+                     "mistral", "groq", "deepseek", "xai", "together_ai", "fireworks_ai",
+                     "perplexity", "ollama", "hosted_vllm", "gemini"):
         assert f"[{provider}]" in out.stdout
     assert "failed" not in out.stdout

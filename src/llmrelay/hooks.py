@@ -74,7 +74,7 @@ def begin(callbacks: list[Any] | None, scope: "CallScope | None",
     report = scope is None or scope.report
     if not HOOKS and not (report and (global_callbacks or callbacks)):
         return None
-    from .observe import start_run  # type: ignore[import-not-found,unused-ignore]
+    from .observe import start_run
 
     info = start()
     info.callbacks = [*global_callbacks, *(callbacks or ())] if report else []

@@ -23,7 +23,17 @@ PROVIDERS: dict[str, str] = {
     "cohere": "llmrelay.providers.cohere",
     "replicate": "llmrelay.providers.replicate",
     "openrouter": "llmrelay.providers.openrouter",
+    "mistral": "llmrelay.providers.mistral",
+    "groq": "llmrelay.providers.groq",
+    "deepseek": "llmrelay.providers.deepseek",
+    "xai": "llmrelay.providers.xai",
+    "together_ai": "llmrelay.providers.together_ai",
+    "fireworks_ai": "llmrelay.providers.fireworks_ai",
+    "perplexity": "llmrelay.providers.perplexity",
+    "ollama": "llmrelay.providers.ollama",
+    "hosted_vllm": "llmrelay.providers.hosted_vllm",
     "bedrock": "llmrelay.providers.bedrock",
+    "gemini": "llmrelay.providers.gemini",
 }
 
 # Bare model names routed without a prefix (checked in order). Kept here, not in the adapters,
@@ -40,6 +50,7 @@ BARE_MODELS: tuple[tuple[str, str], ...] = (
     ("command", "cohere"),
     ("command-*", "cohere"),
     ("c4ai-*", "cohere"),
+    ("gemini-*", "gemini"),
 )
 
 _loaded: dict[str, "Adapter"] = {}
@@ -96,7 +107,7 @@ def _route(model: str, azure: bool) -> tuple[str, str]:
     raise BadRequestError(
         f"Unknown model {model!r}: prefix it with a provider ("
         + ", ".join(f"{p}/" for p in PROVIDERS)
-        + ") or use a known name (gpt-*, o1/o3/o4-*, claude-*, command-*)"
+        + ") or use a known name (gpt-*, o1/o3/o4-*, claude-*, command-*, gemini-*)"
     )
 
 

@@ -2,7 +2,8 @@
 
 Retried: connection errors and 408/409/429/5xx (Anthropic's 529 included), unless the provider
 says ``x-should-retry: false``. Waits grow exponentially with jitter; a provider's
-``retry-after-ms`` / ``retry-after`` wins when it is sane.
+``retry-after-ms`` / ``retry-after`` wins when it is sane, then a wait the provider gave in its
+error body (Gemini's ``RetryInfo``, read by its adapter into ``RateLimitError.retry_after``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def is_retryable(error: APIError) -> bool:
 def backoff_delay(attempt: int, error: APIError) -> float:
     """Wait before retry number ``attempt + 1``."""
     asked = retry_after(error.headers)
+    if asked is None:
+        asked = getattr(error, "retry_after", None)
     if asked is not None and asked <= MAX_RETRY_AFTER:
         return asked
     delay = min(INITIAL_DELAY * 2.0**attempt, MAX_DELAY)

@@ -6,6 +6,7 @@ deeper in the library surfaces as a ``KeyError`` or ``TypeError``.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Mapping, NoReturn
 
 from .exceptions import BadRequestError
@@ -128,7 +129,10 @@ def validate_call_options(timeout: Any, force_timeout: Any, num_retries: Any) ->
     """``timeout`` a positive number, ``None`` or an ``httpx.Timeout``; ``force_timeout`` a
     positive number or ``None``; ``num_retries`` an int or ``None``."""
     if timeout is not None and not _positive(timeout):
-        if type(timeout).__name__ != "Timeout" or type(timeout).__module__.split(".")[0] != "httpx":
+        # An httpx.Timeout exists only once httpx is imported, so this costs no import. Not by
+        # module name: SDKs that re-export it (groq, ...) rename its ``__module__``.
+        httpx = sys.modules.get("httpx")
+        if httpx is None or not isinstance(timeout, httpx.Timeout):
             _fail(f"timeout must be a positive number of seconds or an httpx.Timeout, got {timeout!r}")
     if force_timeout is not None and not _positive(force_timeout):
         _fail(f"force_timeout must be a positive number of seconds, got {force_timeout!r}")

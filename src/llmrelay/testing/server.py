@@ -169,7 +169,8 @@ def sse(data: Any, event: str | None = None) -> str:
 
 
 # The emulator modules; importing one registers its routes and error bodies.
-PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate", "bedrock")
+PROVIDER_MODULES = ("openai", "cohere", "anthropic", "azure", "openrouter", "replicate", "bedrock",
+                    "compat", "gemini")
 
 
 def _load_providers() -> None:
@@ -211,6 +212,18 @@ class Emulator:
         "replicate": "/v1",
         "openrouter": "/api/v1",
         "bedrock": "",
+        # The OpenAI-compatible family (testing/compat/): each real base path,
+        # under a host-like first segment where two would collide on one port.
+        "mistral": "/mistral/v1",
+        "groq": "/openai/v1",
+        "deepseek": "",
+        "xai": "/xai/v1",
+        "together_ai": "/together/v1",
+        "fireworks_ai": "/inference/v1",
+        "perplexity": "/perplexity",
+        "ollama": "/ollama/v1",
+        "hosted_vllm": "/vllm/v1",
+        "gemini": "",
     }
 
     def __init__(self, *, api_key: str = DEFAULT_API_KEY, host: str = "127.0.0.1", port: int = 0,

@@ -24,6 +24,9 @@ ErrorParser = Callable[[int, Any, Mapping[str, str], CallContext], APIError]
 # ``metadata.error_type``) say which status the error stands for.
 STREAM_ERROR_STATUS = {
     "rate_limit_exceeded": 429,
+    "rate_limited": 429,
+    "internal_server_error": 500,
+    "service_unavailable": 503,
     "server_error": 500,
     "server": 500,
     "overloaded": 503,
@@ -49,11 +52,18 @@ _validate_chunk_json = ModelResponseChunk.__pydantic_validator__.validate_json
 
 
 def stream_error_status(error: Any) -> int:
-    """The HTTP status an in-stream ``error`` object stands for (500 when it does not say)."""
+    """The HTTP status an in-stream ``error`` object stands for (500 when it does not say).
+
+    Groq names it in ``status_code``; OpenRouter and vLLM put it in ``code``."""
     if isinstance(error, dict):
+        status = error.get("status_code")
+        if isinstance(status, int) and 400 <= status < 600:
+            return status
         code = error.get("code")
+        # Only a code in the HTTP error range is a status (Mistral's codes read "3000").
         if isinstance(code, int) or (isinstance(code, str) and code.isdigit()):
-            return int(code)
+            if 400 <= int(code) < 600:
+                return int(code)
         metadata = error.get("metadata")
         error_type = metadata.get("error_type") if isinstance(metadata, dict) else None
         for value in (code, error.get("type"), error_type):
@@ -66,15 +76,20 @@ class ChunkTranslator:
     """Feeds data-only SSE events; ``[DONE]`` and comments produce nothing.
 
     Subclasses adapt a provider's chunk in ``prepare`` before the shared rules apply.
+    ``hold_usage`` keeps the last usage seen and sends it once, as the last chunk, for
+    providers that repeat it (Perplexity's running totals) or send it twice (Groq).
     """
 
-    def __init__(self, ctx: CallContext, parse_error: ErrorParser) -> None:
+    def __init__(self, ctx: CallContext, parse_error: ErrorParser, *,
+                 hold_usage: bool = False) -> None:
         self._ctx = ctx
         self._parse_error = parse_error
         options = ctx.request.get("stream_options") or {}
         self._include_usage = bool(options.get("include_usage"))
         self._finished: set[int] = set()
         self._identity: dict[str, Any] | None = None
+        self._hold_usage = hold_usage
+        self._held: dict[str, Any] | None = None
         # Chunks already in the OpenAI shape skip the dict work, unless a subclass adapts them.
         self._direct = type(self).prepare is ChunkTranslator.prepare
 
@@ -107,7 +122,9 @@ class ChunkTranslator:
         chunks = []
         if choices:
             chunks.append(ModelResponseChunk.model_validate({**obj, "choices": choices, "usage": None}))
-        if usage and self._include_usage:
+        if usage and self._hold_usage:
+            self._held = {**obj, "choices": [], "usage": usage}
+        elif usage and self._include_usage:
             chunks.append(ModelResponseChunk.model_validate({**obj, "choices": [], "usage": usage}))
         return chunks
 
@@ -147,4 +164,6 @@ class ChunkTranslator:
         return None
 
     def finish(self) -> list[ModelResponseChunk]:
+        if self._held is not None and self._include_usage:
+            return [ModelResponseChunk.model_validate(self._held)]
         return []
