@@ -30,12 +30,20 @@ def provider_call(emulator: Emulator, provider: str) -> tuple[dict[str, Any], di
                  "aws_secret_access_key": aws.SECRET_ACCESS_KEY})
     models = {"openai": "gpt-4o-mini", "azure": "azure/gpt-4o",
               "anthropic": "claude-3-5-haiku-latest", "cohere": "command-r",
-              "replicate": REPLICATE, "openrouter": "openrouter/openai/gpt-4o-mini"}
+              "replicate": REPLICATE, "openrouter": "openrouter/openai/gpt-4o-mini",
+              "gemini": "gemini/gemini-2.0-flash", **COMPAT}
     return ({"model": models[provider], "api_base": emulator.base_url(provider)},
             {"api_key": emulator.api_key})
 
 
-PROVIDERS = ["openai", "azure", "anthropic", "cohere", "replicate", "openrouter", "bedrock"]
+COMPAT = {"mistral": "mistral/mistral-small-latest", "groq": "groq/llama-3.3-70b-versatile",
+          "deepseek": "deepseek/deepseek-chat", "xai": "xai/grok-3",
+          "together_ai": "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo",
+          "fireworks_ai": "fireworks_ai/accounts/fireworks/models/llama-v3p1-8b-instruct",
+          "perplexity": "perplexity/sonar", "ollama": "ollama/llama3.2",
+          "hosted_vllm": "hosted_vllm/meta-llama/Llama-3.1-8B-Instruct"}
+PROVIDERS = ["openai", "azure", "anthropic", "cohere", "replicate", "openrouter", "bedrock",
+             "gemini", *COMPAT]
 
 
 def same(a: Any, b: Any) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Callable, Iterator, Protocol
 
 from ..streaming import _NOTHING, AsyncStream, Stream
 from ..types import ModelResponse
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .controls import Controls
     from .front import Cache
 
-__all__ = ["arun_cached", "run_cached"]
+__all__ = ["arun_cached", "arun_cached_embedding", "run_cached", "run_cached_embedding"]
 
 log = logging.getLogger("llmrelay")
 
@@ -245,6 +245,74 @@ async def arun_cached(cache: "Cache", options: Any, calls: "list[Call]", message
         akeep_when_complete(result, save)
         return result
     value = stored(cache, result)
+    if value is not None:
+        await cache.aset(key, value, controls.ttl)
+    return result
+
+
+class PreparedEmbedding(Protocol):
+    """What the cache needs of a prepared ``embedding()`` call (``embeddings.EmbeddingCall``)."""
+
+    provider: str
+    provider_model: str
+    api_base: str
+    input: list[Any]
+    params: dict[str, Any]
+    extra_body: dict[str, Any]
+
+    @property
+    def calls(self) -> "list[Call]": ...
+
+
+def embedding_payload(prepared: PreparedEmbedding) -> dict[str, Any]:
+    payload: dict[str, Any] = {"call": "embedding", "provider": prepared.provider,
+                               "model": prepared.provider_model, "api_base": prepared.api_base,
+                               "input": prepared.input, "params": answer_params(prepared.params)}
+    if prepared.extra_body:
+        payload["extra_body"] = prepared.extra_body
+    return payload
+
+
+def _embedding_hit(hit: Any, prepared: PreparedEmbedding, meta: "CallMeta") -> Any:
+    call = prepared.calls[0]
+    call.model, call.usage = hit.model, hit.usage
+    meta.cache_hit = True
+    return hit
+
+
+def run_cached_embedding(cache: "Cache", options: Any, prepared: PreparedEmbedding,
+                         meta: "CallMeta", run: Callable[[], Any], cls: Any) -> Any:
+    """``run()`` (the embedding call's batches), or the cached ``cls`` answer to the same
+    request (one entry for the whole input, however many batches it takes)."""
+    entry = entry_for(cache, options, embedding_payload(prepared))
+    if entry is None:
+        return run()
+    key, controls = entry
+    if controls.read:
+        hit = hit_of(cache, cache.get(key), cls)
+        if hit is not None:
+            return _embedding_hit(hit, prepared, meta)
+    result = run()
+    value = stored(cache, result) if controls.write else None
+    if value is not None:
+        cache.set(key, value, controls.ttl)
+    return result
+
+
+async def arun_cached_embedding(cache: "Cache", options: Any, prepared: PreparedEmbedding,
+                                meta: "CallMeta", run: Callable[[], Awaitable[Any]],
+                                cls: Any) -> Any:
+    """The async twin of ``run_cached_embedding``."""
+    entry = entry_for(cache, options, embedding_payload(prepared))
+    if entry is None:
+        return await run()
+    key, controls = entry
+    if controls.read:
+        hit = hit_of(cache, await cache.aget(key), cls)
+        if hit is not None:
+            return _embedding_hit(hit, prepared, meta)
+    result = await run()
+    value = stored(cache, result) if controls.write else None
     if value is not None:
         await cache.aset(key, value, controls.ttl)
     return result
