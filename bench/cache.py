@@ -183,7 +183,7 @@ def round_trips(counted: dict[str, int], calls: int) -> float:
 
 def codec_table() -> list[tuple[str, int, int, int, float, float, float]]:
     rows = []
-    samples = {"one short answer": body(), "one long answer (~6 KB text)": body(WORDS * 12),
+    samples = {"one short answer": body(), "one long answer (~4 KB text)": body(WORDS * 12),
                "20 choices": body(n=20)}
     for name, raw in samples.items():
         answer = llmrelay.ModelResponse.model_validate_json(raw)
