@@ -41,6 +41,13 @@ async def acall(mode: str, **kwargs: Any) -> Any:
     return result
 
 
+def embed(mode: str, **kwargs: Any) -> Any:
+    """``embedding`` or ``aembedding`` (run to the end)."""
+    if mode == "sync":
+        return llmrelay.embedding(**kwargs)
+    return asyncio.run(llmrelay.aembedding(**kwargs))
+
+
 def visible(call: "Call", chunks: list[Any]) -> list[Any]:
     """The chunks a caller sees: the core hides the usage-only chunk it asked for on its own
     (to price the call) when the caller did not (``api._keep_usage``)."""

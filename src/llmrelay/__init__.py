@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from .api import acompletion, completion
     from .caching import Cache
     from .chunks import stream_chunk_builder
+    from .embedding_types import EmbeddingResponse
+    from .embeddings import aembedding, embedding
     from .observe import CallEvent, instrument_otel
     from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
@@ -52,6 +54,9 @@ _LAZY = {
     "completion": "api",
     "acompletion": "api",
     "stream_chunk_builder": "chunks",
+    "embedding": "embeddings",
+    "aembedding": "embeddings",
+    "EmbeddingResponse": "embedding_types",
     "get_provider": "registry",
     "supports": "registry",
     "Stream": "streaming",
@@ -81,6 +86,7 @@ __all__ = [
     "CallEvent",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
+    "EmbeddingResponse",
     "InternalServerError",
     "Message",
     "ModelInfo",
@@ -97,11 +103,13 @@ __all__ = [
     "Usage",
     "aclose",
     "acompletion",
+    "aembedding",
     "cache",
     "callbacks",
     "close",
     "completion",
     "completion_cost",
+    "embedding",
     "get_provider",
     "instrument_otel",
     "model_info",

@@ -23,13 +23,20 @@ from typing import (
 
 from . import hooks, transport
 from .call import Call, prepare
-from .exceptions import APIConnectionError, APIError, Timeout
+from .exceptions import APIError
 from .fanout import achain_streams, chain_streams, fan_out_count, merge_responses
-from .meta import CallMeta
 from .providers.base import FollowUp, HTTPRequest
 from .registry import get_adapter, get_provider
 from .scope import SCOPE
-from .settle import StreamSettle, call_start, new_meta, settle
+from .sending import asend_with_retries, send_with_retries, with_deadline
+from .settle import (
+    StreamSettle,
+    areport_unprepared,
+    call_start,
+    new_meta,
+    report_unprepared,
+    settle,
+)
 from .streaming import AsyncStream, Stream
 from .types import attach_meta
 
@@ -54,45 +61,11 @@ def _prepare_calls(model: str, messages: Any, params: dict[str, Any], own: dict[
 # ---- sync -----------------------------------------------------------------------------------
 
 
-def _send(call: Call, request: HTTPRequest) -> "Response":
-    """One request with retries; returns a 2xx response, raises the contract's error."""
-    attempt = 0
-    first = request is call.request
-    while True:
-        if first:
-            call.attempts += 1
-        sent = call.sign(request)  # each attempt signed anew (a fresh timestamp)
-        call.log.before(sent.method, sent.url, sent.headers, sent.json, attempt)
-        started = time.perf_counter()
-        try:
-            response = transport.send(sent, call.attempt_timeout())
-        except APIConnectionError as exc:
-            error: APIError = call.enrich(exc)
-            call.log.after(status=None, latency=time.perf_counter() - started,
-                           attempt=attempt, exception=error)
-        else:
-            if response.status < 400:
-                if call.log.active:
-                    call.log.after(status=response.status, attempt=attempt,
-                                   latency=time.perf_counter() - started,
-                                   response=response.content.decode("utf-8", "replace") or None)
-                call.response = response
-                return response
-            error = call.error_from(response)
-            call.log.after(status=response.status, latency=time.perf_counter() - started,
-                           attempt=attempt, response=error.response, exception=error)
-        delay = call.retry_delay(error, attempt)
-        if delay is None:
-            raise error
-        time.sleep(delay)
-        attempt += 1
-
-
 def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
     request, cancel = call.request, None
     try:
         while True:
-            response = _send(call, request)
+            response = send_with_retries(call, request)
             if request.stream:
                 # The stream now owns the cancel: it sends it if abandoned before its end.
                 owned, cancel = cancel, None
@@ -185,44 +158,11 @@ def _keep_usage(call: Call, chunk: "ModelResponseChunk") -> bool:
 # ---- async ----------------------------------------------------------------------------------
 
 
-async def _asend(call: Call, request: HTTPRequest) -> "AsyncResponse":
-    attempt = 0
-    first = request is call.request
-    while True:
-        if first:
-            call.attempts += 1
-        sent = call.sign(request)
-        call.log.before(sent.method, sent.url, sent.headers, sent.json, attempt)
-        started = time.perf_counter()
-        try:
-            response = await transport.asend(sent, call.attempt_timeout())
-        except APIConnectionError as exc:
-            error: APIError = call.enrich(exc)
-            call.log.after(status=None, latency=time.perf_counter() - started,
-                           attempt=attempt, exception=error)
-        else:
-            if response.status < 400:
-                if call.log.active:
-                    call.log.after(status=response.status, attempt=attempt,
-                                   latency=time.perf_counter() - started,
-                                   response=response.content.decode("utf-8", "replace") or None)
-                call.response = response
-                return response
-            error = call.error_from(response)
-            call.log.after(status=response.status, latency=time.perf_counter() - started,
-                           attempt=attempt, response=error.response, exception=error)
-        delay = call.retry_delay(error, attempt)
-        if delay is None:
-            raise error
-        await asyncio.sleep(delay)
-        attempt += 1
-
-
 async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]":
     request, cancel = call.request, None
     try:
         while True:
-            response = await _asend(call, request)
+            response = await asend_with_retries(call, request)
             if request.stream:
                 owned, cancel = cancel, None
                 return await _aopen_stream(call, response, owned)
@@ -291,16 +231,6 @@ async def _aiter_chunks(call: Call, response: "AsyncResponse",
             await asyncio.shield(_acancel(call, cancel))
 
 
-async def _with_deadline(call: Call, coro: Any) -> Any:
-    remaining = call.remaining()
-    if remaining is None:
-        return await coro
-    try:
-        return await asyncio.wait_for(coro, max(remaining, 0.0))
-    except asyncio.TimeoutError:
-        raise call.enrich(Timeout("force_timeout reached before the call finished")) from None
-
-
 # ---- public ---------------------------------------------------------------------------------
 
 
@@ -318,15 +248,15 @@ def _run_all(calls: list[Call]) -> Any:
 async def _arun_all(calls: list[Call]) -> Any:
     if len(calls) == 1:
         call = calls[0]
-        return await (_arun(call) if call.deadline is None else _with_deadline(call, _arun(call)))
+        return await (_arun(call) if call.deadline is None else with_deadline(call, _arun(call)))
     if calls[0].stream:
 
         async def streams() -> AsyncIterator[Any]:
             for c in calls:
-                yield await _with_deadline(c, _arun(c))
+                yield await with_deadline(c, _arun(c))
 
         return AsyncStream(achain_streams(streams()))
-    results = await asyncio.gather(*(_with_deadline(c, _arun(c)) for c in calls))
+    results = await asyncio.gather(*(with_deadline(c, _arun(c)) for c in calls))
     return merge_responses(results)
 
 
@@ -341,7 +271,7 @@ def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, 
     try:
         calls = _prepare_calls(model, messages, params, own)
     except APIError as exc:
-        _report_unprepared(exc, model, callbacks, scope)
+        report_unprepared("completion", exc, model, callbacks, scope)
         raise
     meta = new_meta(calls, model, scope)
     run = hooks.begin(callbacks, scope, lambda: call_start(
@@ -380,7 +310,7 @@ async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dic
     try:
         calls = _prepare_calls(model, messages, params, own)
     except APIError as exc:
-        await _areport_unprepared(exc, model, callbacks, scope)
+        await areport_unprepared("completion", exc, model, callbacks, scope)
         raise
     meta = new_meta(calls, model, scope)
     run = hooks.begin(callbacks, scope, lambda: call_start(
@@ -408,31 +338,6 @@ async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dic
     if run is not None:
         await run.asuccess(result, meta)
     return result
-
-
-def _unprepared_start(model: str, callbacks: list[Any] | None, scope: Any) -> Any:
-    """A call refused before any request (bad input, no key) is still reported as failed."""
-    from .hooks import CallStart
-
-    def start() -> CallStart:
-        now = time.perf_counter()
-        return CallStart("completion", model, "", model, {}, None, False, "", [], scope,
-                         time.time(), now)
-
-    return hooks.begin(callbacks, scope, start)
-
-
-def _report_unprepared(exc: APIError, model: str, callbacks: list[Any] | None, scope: Any) -> None:
-    run = _unprepared_start(model, callbacks, scope)
-    if run is not None:
-        run.failure(exc, CallMeta(exc.provider, exc.model, written=model))
-
-
-async def _areport_unprepared(exc: APIError, model: str, callbacks: list[Any] | None,
-                              scope: Any) -> None:
-    run = _unprepared_start(model, callbacks, scope)
-    if run is not None:
-        await run.afailure(exc, CallMeta(exc.provider, exc.model, written=model))
 
 
 @overload

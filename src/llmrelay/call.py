@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from pydantic_core import from_json
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .types import ChatRequest
     from .usage import Usage
 
+T = TypeVar("T")
 
 @dataclass
 class Call:
@@ -59,6 +60,9 @@ class Call:
     model: str | None = None
     usage: "Usage | None" = None
     first_chunk_at: float | None = None
+    # Set when the caller no longer wants the answer (a sibling batch of an embedding call
+    # failed): the call makes no further retries.
+    abandoned: bool = False
 
     @property
     def provider(self) -> str:
@@ -104,7 +108,7 @@ class Call:
         When the wait would outlast ``force_timeout``, the call ends now with ``Timeout``
         (caused by ``error``) rather than sleeping into the deadline.
         """
-        if attempt >= self.num_retries or not retries.is_retryable(error):
+        if self.abandoned or attempt >= self.num_retries or not retries.is_retryable(error):
             return None
         delay = transport.pause(retries.backoff_delay(attempt, error))
         remaining = self.remaining()
@@ -151,7 +155,15 @@ class Call:
         return self.enrich(error, status=status, body=body, headers=headers)
 
     def parse(self, response: "Response | AsyncResponse") -> "Step":
-        """A success body -> ``ModelResponse`` or ``FollowUp``; a malformed one -> ``APIError``.
+        """A success body -> ``ModelResponse`` or ``FollowUp``; a malformed one -> ``APIError``."""
+        return self.parse_with(response, self._translate)
+
+    def _translate(self, body: Any) -> "Step":
+        return self.adapter.parse_response(body, self.ctx)
+
+    def parse_with(self, response: "Response | AsyncResponse", translate: Callable[[Any], T]) -> T:
+        """A success body through ``translate`` (the chat parser, an embeddings parser); a body
+        that is not JSON, or that ``translate`` cannot read, -> ``APIError`` with the body.
 
         Headers are read only on the way to an error: building them costs on every call."""
         content = response.content
@@ -164,7 +176,7 @@ class Call:
                 headers=response.headers,
             ) from exc
         try:
-            return self.adapter.parse_response(body, self.ctx)
+            return translate(body)
         except APIError as exc:
             raise self.enrich(exc, body=body, headers=response.headers) from None
         except Exception as exc:
@@ -258,6 +270,36 @@ def prepare(
             f"Cannot translate this request for {provider}: {exc!r}",
             provider=provider, model=provider_model,
         ) from exc
+    return new_call(
+        adapter, CallContext(provider, provider_model, chat, settings), request,
+        timeout=timeout, deadline=deadline_of(force_timeout), num_retries=num_retries,
+        logger_fn=logger_fn, verbose=verbose, stream=bool(params.get("stream")),
+        hide_usage=hide_usage,
+    )
+
+
+def deadline_of(force_timeout: float | None) -> float | None:
+    """``force_timeout`` seconds from now, as a ``time.monotonic()`` instant."""
+    return None if force_timeout is None else time.monotonic() + force_timeout
+
+
+def new_call(
+    adapter: "Adapter",
+    ctx: CallContext,
+    request: HTTPRequest,
+    *,
+    timeout: "TimeoutTypes",
+    deadline: float | None,
+    num_retries: int | None,
+    logger_fn: Any,
+    verbose: bool,
+    stream: bool = False,
+    hide_usage: bool = False,
+) -> Call:
+    """A ``Call`` for an adapter's request: ``extra_headers`` / ``extra_body`` merged in, the
+    call's secrets handed to its log for masking. Calls sharing one ``deadline`` share one
+    ``force_timeout`` (the batches of an embedding call)."""
+    settings = ctx.settings
     if settings.extra_headers or settings.extra_body:
         body = request.json
         if settings.extra_body and isinstance(body, dict):
@@ -265,12 +307,12 @@ def prepare(
         request = replace(request, headers={**request.headers, **settings.extra_headers}, json=body)
     return Call(
         adapter=adapter,
-        ctx=CallContext(provider, provider_model, chat, settings),
+        ctx=ctx,
         request=request,
         timeout=timeout,
-        deadline=None if force_timeout is None else time.monotonic() + force_timeout,
+        deadline=deadline,
         num_retries=2 if num_retries is None else max(num_retries, 0),
-        log=CallLog(logger_fn, verbose, settings.secrets, provider, provider_model),
-        stream=bool(params.get("stream")),
+        log=CallLog(logger_fn, verbose, settings.secrets, ctx.provider, ctx.model),
+        stream=stream,
         hide_usage=hide_usage,
     )

@@ -102,3 +102,24 @@ def apply_capabilities(
             refuse(param, f"cannot be combined with {present[0]}")
             del out[param]
     return out
+
+
+@dataclass(frozen=True)
+class EmbeddingFamily(ModelFamily):
+    """A group of a provider's models as its embeddings endpoint sees them.
+
+    ``batch_limit``: most inputs one request may carry (a longer input list is split into
+    several requests); ``0`` says these models do not embed, so the call is refused before any
+    request. ``token_ids``: inputs may be lists of token ids. ``native_base64``: the provider
+    answers ``encoding_format="base64"`` itself; otherwise floats are asked for and llmrelay
+    encodes them. ``unsupported`` (and the other ``ModelFamily`` fields) apply to the OpenAI
+    embedding parameters (``dimensions``, ``user``).
+    """
+
+    batch_limit: int = 0
+    token_ids: bool = False
+    native_base64: bool = False
+
+    @property
+    def embeds(self) -> bool:
+        return self.batch_limit > 0

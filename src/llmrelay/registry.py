@@ -51,6 +51,8 @@ BARE_MODELS: tuple[tuple[str, str], ...] = (
     ("command-*", "cohere"),
     ("c4ai-*", "cohere"),
     ("gemini-*", "gemini"),
+    ("text-embedding-*", "openai"),
+    ("embed-*", "cohere"),
 )
 
 _loaded: dict[str, "Adapter"] = {}
@@ -107,7 +109,8 @@ def _route(model: str, azure: bool) -> tuple[str, str]:
     raise BadRequestError(
         f"Unknown model {model!r}: prefix it with a provider ("
         + ", ".join(f"{p}/" for p in PROVIDERS)
-        + ") or use a known name (gpt-*, o1/o3/o4-*, claude-*, command-*, gemini-*)"
+        + ") or use a known name (gpt-*, o1/o3/o4-*, claude-*, command-*, gemini-*, "
+        "text-embedding-*, embed-*)"
     )
 
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import hooks
 from .fanout import sum_usage
 from .hooks import CallStart
 from .meta import CallMeta
 
 if TYPE_CHECKING:
     from .call import Call
+    from .exceptions import APIError
     from .hooks import CallRun
     from .scope import CallScope
 
-__all__ = ["StreamSettle", "call_start", "new_meta", "settle"]
+__all__ = ["StreamSettle", "areport_unprepared", "call_start", "new_meta", "report_unprepared",
+           "settle"]
 
 
 def new_meta(calls: "list[Call]", written: str, scope: "CallScope | None") -> CallMeta:
@@ -82,3 +85,29 @@ class StreamSettle:
         settle(self.meta, self.calls, self.started)
         if self.run is not None:
             await self.run.astream_end(self.meta, how, error)
+
+
+def _unprepared_start(call_type: str, model: str, callbacks: list[Any] | None,
+                      scope: "CallScope | None") -> "CallRun | None":
+    """A call refused before any request (bad input, no key) is still reported as failed."""
+
+    def start() -> CallStart:
+        now = time.perf_counter()
+        return CallStart(call_type, model, "", model, {}, None, False, "", [], scope,
+                         time.time(), now)
+
+    return hooks.begin(callbacks, scope, start)
+
+
+def report_unprepared(call_type: str, exc: "APIError", model: str,
+                      callbacks: list[Any] | None, scope: "CallScope | None") -> None:
+    run = _unprepared_start(call_type, model, callbacks, scope)
+    if run is not None:
+        run.failure(exc, CallMeta(exc.provider, exc.model, written=model))
+
+
+async def areport_unprepared(call_type: str, exc: "APIError", model: str,
+                             callbacks: list[Any] | None, scope: "CallScope | None") -> None:
+    run = _unprepared_start(call_type, model, callbacks, scope)
+    if run is not None:
+        await run.afailure(exc, CallMeta(exc.provider, exc.model, written=model))

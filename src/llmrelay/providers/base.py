@@ -13,8 +13,9 @@ from ..masking import mask_headers
 from ..streaming import SSEDecoder, StreamDecoder
 
 if TYPE_CHECKING:
-    from ..capabilities import ModelFamily
+    from ..capabilities import EmbeddingFamily, ModelFamily
     from ..config import ProviderSettings
+    from ..embedding_types import EmbeddingRequest, EmbeddingResponse
     from ..exceptions import APIError
     from ..types import ChatRequest, ModelResponse, ModelResponseChunk
 
@@ -79,6 +80,29 @@ class StreamTranslator(Protocol):
 
 
 @dataclass(frozen=True)
+class EmbeddingAdapter:
+    """A provider's embeddings endpoint, as pure translation (``llmrelay.embedding()``).
+
+    ``build_request(EmbeddingRequest, ProviderSettings) -> HTTPRequest`` makes one batch's
+    request: ``request["input"]`` is a list (strings, or token-id lists where the family allows
+    them) no longer than the family's ``batch_limit``; provider extras (``input_type``,
+    ``task_type``) are further keys. ``parse_response(body, EmbeddingRequest) ->
+    EmbeddingResponse`` reads that batch's answer: ``data[i].index == i`` within the batch,
+    ``usage`` as an ``EmbeddingUsage``, each vector as floats, or as a base64 string when
+    ``request["encoding_format"] == "base64"`` (``embedding_types.base64_of`` encodes floats).
+    It raises ``APIError`` for a body of the wrong shape; the core maps HTTP errors with the
+    adapter's ``parse_error``, splits the input, runs the batches, renumbers and sums.
+
+    ``families``: ``EmbeddingFamily`` rows, first match wins; a model no row matches, or whose
+    row has ``batch_limit == 0``, does not embed (``BadRequestError`` before any request).
+    """
+
+    build_request: Callable[["EmbeddingRequest", "ProviderSettings"], HTTPRequest]
+    parse_response: Callable[[Any, "EmbeddingRequest"], "EmbeddingResponse"]
+    families: tuple["EmbeddingFamily", ...]
+
+
+@dataclass(frozen=True)
 class Adapter:
     """Everything the core needs to know about one provider.
 
@@ -96,6 +120,9 @@ class Adapter:
     attempt (retries and cancel requests included) with the request about to be sent, and
     returns it signed. ``stream_decoder`` makes the decoder of a streamed body (SSE unless
     the provider frames its stream otherwise).
+
+    ``embeddings`` is the provider's embeddings endpoint (``None``: it has none, and
+    ``llmrelay.embedding()`` refuses it before any request).
     """
 
     name: str
@@ -113,3 +140,4 @@ class Adapter:
     finish_settings: Callable[["ProviderSettings"], "ProviderSettings"] | None = None
     sign: Callable[[HTTPRequest, "ProviderSettings"], HTTPRequest] | None = None
     stream_decoder: Callable[[], StreamDecoder] = SSEDecoder
+    embeddings: EmbeddingAdapter | None = None

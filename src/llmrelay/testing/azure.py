@@ -1,4 +1,5 @@
-"""Azure OpenAI emulator (``POST /openai/deployments/<deployment>/chat/completions``).
+"""Azure OpenAI emulator (``POST /openai/deployments/<deployment>/chat/completions`` and
+``.../embeddings``).
 
 OpenAI's generator with Azure's differences, as recorded in shared/recorded/azure: the
 ``api-version`` query is required, ``api-key`` (or an Entra ``Bearer`` token) authenticates,
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .openai import OPENAI, Flavor, serve_chat
+from .openai import OPENAI, Flavor, check_embedding_request, embedding_reply, serve_chat
 from .server import Exchange, Reply, error_body, provider_error, route, sse
 
 # Versions Azure's REST spec tree and docs list for chat completions (GA, then previews).
@@ -103,8 +104,9 @@ def authorized(ex: Exchange) -> bool:
             or ex.headers.get("authorization") == f"Bearer {ex.api_key}")
 
 
-@route("azure", "POST", r"/openai/deployments/(?P<deployment>[^/]+)/chat/completions")
-def chat_completions(ex: Exchange) -> Reply:
+def refused(ex: Exchange) -> Reply | None:
+    """What Azure's gateway answers before the model sees the request: auth, api-version and
+    the deployment's existence."""
     if not authorized(ex):
         return provider_error("azure", 401, UNAUTHORIZED)
     version = ex.query.get("api-version")
@@ -115,15 +117,50 @@ def chat_completions(ex: Exchange) -> Reply:
         reply = provider_error("azure", 400, "API version not supported")
         reply.body = {"error": {"code": "BadRequest", "message": "API version not supported"}}
         return reply
-    deployment = ex.match["deployment"]
-    if deployment.startswith("missing-"):
+    if ex.match["deployment"].startswith("missing-"):
         reply = provider_error("azure", 404, DEPLOYMENT_NOT_FOUND)
         reply.body = {"error": {"type": "invalid_request_error", "code": "DeploymentNotFound",
                                 "message": DEPLOYMENT_NOT_FOUND}}
         return reply
+    return None
+
+
+@route("azure", "POST", r"/openai/deployments/(?P<deployment>[^/]+)/chat/completions")
+def chat_completions(ex: Exchange) -> Reply:
+    reply = refused(ex)
+    if reply is not None:
+        return reply
+    deployment = ex.match["deployment"]
     return serve_chat(ex, AZURE, deployment, {
         "apim-request-id": "00000000-0000-4000-8000-000000000001",
         "x-request-id": "req_emulator",
         "x-ratelimit-remaining-requests": "119",
         "x-ratelimit-remaining-tokens": "119986",
     })
+
+
+# Azure's own wording for an embeddings request over its input limit.
+TOO_MANY_INPUTS = ("Too many inputs. The max number of inputs is 2048.  We hope to increase the "
+                   "number of inputs per request soon. Please contact us through an Azure support "
+                   "request at: https://go.microsoft.com/fwlink/?linkid=2213926 for further "
+                   "questions.")
+
+
+@route("azure", "POST", r"/openai/deployments/(?P<deployment>[^/]+)/embeddings")
+def embeddings(ex: Exchange) -> Reply:
+    """The deployment's name stands for its model (``text-embedding-3-small``), as by convention."""
+    reply = refused(ex)
+    if reply is not None:
+        return reply
+    deployment = ex.match["deployment"]
+    if deployment.startswith(("gpt-", "o1", "o3", "o4")):
+        return provider_error("azure", 400, (
+            f"The embeddings operation does not work with the specified model, {deployment}. "
+            "Please choose different model and try again. You can learn more about which models "
+            "can be used with each operation here: https://go.microsoft.com/fwlink/?linkid=2197993."))
+    inputs = check_embedding_request(ex.body, "azure", deployment, 2048, TOO_MANY_INPUTS)
+    if not isinstance(inputs, list):
+        return inputs
+    return embedding_reply(ex.body, inputs, deployment, deployment, {
+        "apim-request-id": "00000000-0000-4000-8000-000000000002",
+        "x-request-id": "req_emulator"})

@@ -1,4 +1,4 @@
-"""Cohere Chat API v2 emulator: ``POST /v2/chat``, plain and streamed.
+"""Cohere API v2 emulator: ``POST /v2/chat``, plain and streamed, and ``POST /v2/embed``.
 
 Shapes follow shared/recorded/cohere: ``{id, message, finish_reason, usage}`` bodies with
 ``usage.billed_units`` and ``usage.tokens`` (the latter includes Cohere's prompt template),
@@ -14,6 +14,7 @@ import uuid
 from fnmatch import fnmatchcase
 from typing import Any, Iterator
 
+from ..embedding_types import base64_of
 from .generation import count_tokens, example_for, reply_text, truncate, words
 from .server import (
     STATUS_MESSAGES,
@@ -26,6 +27,7 @@ from .server import (
     route,
     sse,
 )
+from .vectors import input_tokens, json_vectors, vector
 
 # tokens.input_tokens counts Cohere's prompt template too (recorded: 4 billed, 70 processed).
 TEMPLATE_TOKENS = 66
@@ -273,13 +275,20 @@ def stream_events(body: dict[str, Any], a: dict[str, Any], error: str | None) ->
     yield from events
 
 
-@route("cohere", "POST", r"/v2/chat")
-def chat(ex: Exchange) -> Reply:
+def unauthorized(ex: Exchange) -> Reply | None:
     scheme, _, token = ex.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return provider_error("cohere", 401, "no api key supplied")
     if token.strip() != ex.api_key:
         return provider_error("cohere", 401, "invalid api token")
+    return None
+
+
+@route("cohere", "POST", r"/v2/chat")
+def chat(ex: Exchange) -> Reply:
+    refused = unauthorized(ex)
+    if refused is not None:
+        return refused
     body = ex.body
     if isinstance(body, dict) and not body.get("model"):
         return provider_error("cohere", 400, "a model parameter is required for this endpoint.")
@@ -299,3 +308,100 @@ def chat(ex: Exchange) -> Reply:
         return SSEReply(stream_events(body, a, error),
                         {"content-type": "text/event-stream", **trace})
     return JSONReply(200, chat_body(body, a), trace)
+
+
+# /v2/embed (https://docs.cohere.com/reference/embed): vector sizes per model, the fields the
+# endpoint takes, and its limits.
+EMBED_DIMENSIONS = {"embed-v4.0": 1536, "embed-english-v3.0": 1024,
+                    "embed-multilingual-v3.0": 1024, "embed-english-light-v3.0": 384,
+                    "embed-multilingual-light-v3.0": 384}
+EMBED_FIELDS = frozenset({"model", "texts", "images", "inputs", "input_type", "embedding_types",
+                          "truncate", "output_dimension", "max_tokens", "priority"})
+INPUT_TYPES = ("search_document", "search_query", "classification", "clustering", "image")
+EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary", "base64")
+MAX_TEXTS = 96
+
+
+def check_embed(body: Any) -> str | None:
+    """The 400 message /v2/embed gives for a request it cannot take, if any."""
+    if not isinstance(body, dict):
+        return "invalid json syntax: the request body must be a JSON object"
+    unknown = sorted(set(body) - EMBED_FIELDS)
+    if unknown:
+        return f"invalid request: unknown field: parameter {unknown[0]} is not a valid field"
+    texts = body.get("texts")
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        return "invalid request: texts must be a list of strings"
+    if len(texts) > MAX_TEXTS:
+        return f"invalid request: total number of texts must be at most {MAX_TEXTS} - received {len(texts)}"
+    if body.get("input_type") not in INPUT_TYPES:
+        return ("invalid request: input_type must be one of search_document, search_query, "
+                "classification, clustering, image")
+    types = body.get("embedding_types")
+    if not isinstance(types, list) or not types or any(t not in EMBEDDING_TYPES for t in types):
+        return ("invalid request: embedding_types must be a list of float, int8, uint8, binary, "
+                "ubinary, base64")
+    dims = body.get("output_dimension")
+    if dims is not None:
+        if not str(body["model"]).startswith("embed-v4"):
+            return "invalid request: output_dimension is only supported by embed-v4.0 and newer models"
+        if dims not in (256, 512, 1024, 1536):
+            return "invalid request: output_dimension must be one of 256, 512, 1024, 1536"
+    return None
+
+
+FLOATS = "<float vectors>"
+
+
+def typed_vectors(kind: str, floats: list[list[float]]) -> list[Any]:
+    """Each float vector as the requested embedding type (scalar and binary quantisation)."""
+    if kind == "float":
+        return floats
+    if kind == "base64":
+        return [base64_of(v) for v in floats]
+    if kind in ("int8", "uint8"):
+        shift = 0 if kind == "int8" else 128
+        return [[max(-128, min(127, round(x * 1270))) + shift for x in v] for v in floats]
+    packed = []
+    for v in floats:
+        bits = [1 if x > 0 else 0 for x in v]
+        row = [int("".join(map(str, bits[i:i + 8])).ljust(8, "0"), 2) for i in range(0, len(bits), 8)]
+        packed.append([b - 128 for b in row] if kind == "binary" else row)
+    return packed
+
+
+@route("cohere", "POST", r"/v2/embed")
+def embed(ex: Exchange) -> Reply:
+    refused = unauthorized(ex)
+    if refused is not None:
+        return refused
+    body = ex.body
+    if isinstance(body, dict) and not body.get("model"):
+        return provider_error("cohere", 400, "a model parameter is required for this endpoint.")
+    invalid = check_embed(body)
+    if invalid is not None:
+        return provider_error("cohere", 400, invalid)
+    model = str(body["model"])
+    if model.startswith("missing-") or not model.startswith("embed-"):
+        return provider_error("cohere", 404, f"model '{model}' not found, make sure the correct "
+                              "model ID was used and that you have access to the model.")
+    texts = body["texts"]
+    dims = body.get("output_dimension") or EMBED_DIMENSIONS.get(model, 1024)
+    kinds = body["embedding_types"]
+    floats = [] if kinds == ["float"] else [vector(text, dims) for text in texts]
+    billed = sum(input_tokens(t) for t in texts)
+    answer = json.dumps({
+        "id": stable_uuid("embed", texts),
+        # Float vectors are spliced in already encoded: encoding large answers float by float
+        # would dominate the emulator's time.
+        "embeddings": {kind: FLOATS if kind == "float" else typed_vectors(kind, floats)
+                       for kind in kinds},
+        "texts": texts,
+        "meta": {"api_version": {"version": "2"},
+                 "billed_units": {"input_tokens": billed, "image_tokens": 0}},
+        "response_type": "embeddings_by_type",
+    })
+    if "float" in kinds:
+        answer = answer.replace(json.dumps(FLOATS), json_vectors(texts, dims), 1)
+    return JSONReply(200, answer.encode(),
+                     {"x-debug-trace-id": stable_uuid("trace", texts).replace("-", "")})

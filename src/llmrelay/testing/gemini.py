@@ -1,5 +1,6 @@
-"""Gemini API emulator (``POST /v1beta/models/{model}:generateContent`` and
-``:streamGenerateContent``, also under ``/v1``), shaped after shared/recorded/gemini.
+"""Gemini API emulator (``POST /v1beta/models/{model}:generateContent``,
+``:streamGenerateContent`` and ``:batchEmbedContents``, also under ``/v1``), shaped after
+shared/recorded/gemini.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Iterator
 from .gemini_checks import camel_get, conversation_problem, unknown_fields
 from .generation import count_tokens, example_for, reply_text, truncate, words
 from .server import Exchange, JSONReply, RawReply, Reply, SSEReply, error_body, route
+from .vectors import encoded
 
 # Recorded shapes: camelCase bodies with ``responseId``, ``modelVersion``, ``usageMetadata``
 # (thoughts apart), ``index`` on candidates from 2.5 on, ``avgLogprobs`` on 2.0; streams of
@@ -313,3 +315,70 @@ def generate(ex: Exchange) -> Reply:
     if method == "generateContent":
         return JSONReply(200, response, dict(JSON_TYPE))
     return stream_reply(ex, response)
+
+
+# ---- embeddings ---------------------------------------------------------------------------
+
+# batchEmbedContents (https://ai.google.dev/api/embeddings): the fields of a request entry, the
+# task types, at most 100 entries; vector sizes per model; the 404 words the recorded one
+# (which names embedContent for a batch call too).
+EMBED_FIELDS = frozenset({"model", "content", "taskType", "task_type", "title",
+                          "outputDimensionality", "output_dimensionality"})
+TASK_TYPES = frozenset({"TASK_TYPE_UNSPECIFIED", "RETRIEVAL_QUERY", "RETRIEVAL_DOCUMENT",
+                        "SEMANTIC_SIMILARITY", "CLASSIFICATION", "CLUSTERING",
+                        "QUESTION_ANSWERING", "FACT_VERIFICATION", "CODE_RETRIEVAL_QUERY"})
+MAX_EMBED_REQUESTS = 100
+EMBED_SIZES = {"gemini-embedding-001": 3072, "text-embedding-004": 768, "embedding-001": 768}
+
+
+def embedding_model(model: str) -> bool:
+    return "embedding" in model and "missing" not in model
+
+
+def embed_problem(entries: Any, model: str) -> str | None:
+    """The 400 message for a batch the API refuses, if any."""
+    if not isinstance(entries, list) or not entries:
+        return "* BatchEmbedContentsRequest.requests: requests is not specified\n"
+    if len(entries) > MAX_EMBED_REQUESTS:
+        return (f"* BatchEmbedContentsRequest.requests: at most {MAX_EMBED_REQUESTS} requests "
+                "can be in one batch\n")
+    for i, item in enumerate(entries):
+        unknown = sorted(set(item) - EMBED_FIELDS) if isinstance(item, dict) else ["(not an object)"]
+        if unknown:
+            return (f'Invalid JSON payload received. Unknown name "{unknown[0]}" at '
+                    f"'requests[{i}]': Cannot find field.")
+        if item.get("model") != f"models/{model}":
+            return (f"* BatchEmbedContentsRequest.requests[{i}].model: the model of each request "
+                    "must be the model of the batch\n")
+        task = camel_get(item, "taskType")
+        if task is not None and task not in TASK_TYPES:
+            return (f"Invalid value at 'requests[{i}].task_type' (type.googleapis.com/"
+                    f'google.ai.generativelanguage.v1beta.TaskType), "{task}"')
+        if not texts(item.get("content")):
+            return f"* BatchEmbedContentsRequest.requests[{i}].content: contents is not specified\n"
+    return None
+
+
+@route("gemini", "POST", r"/(?P<version>v1beta|v1|v1alpha)/models/(?P<model>[^/:]+):"
+                         r"batchEmbedContents")
+def batch_embed(ex: Exchange) -> Reply:
+    model, version = ex.match.group("model"), ex.match.group("version")
+    key = ex.headers.get("x-goog-api-key") or ex.query.get("key")
+    if not key:
+        return refuse(403, UNREGISTERED)
+    if key != ex.api_key:
+        return bad_key()
+    if not embedding_model(model):
+        return refuse(404, f"models/{model} is not found for API version {version}, or is not "
+                           "supported for embedContent. Call ListModels to see the list of "
+                           "available models and their supported methods.")
+    entries = ex.body.get("requests") if isinstance(ex.body, dict) else None
+    problem = embed_problem(entries, model)
+    if problem is not None:
+        return refuse(400, problem)
+    assert isinstance(entries, list)
+    values = []
+    for item in entries:
+        size = camel_get(item, "outputDimensionality") or EMBED_SIZES.get(model, 768)
+        values.append('{"values":' + encoded(texts(item["content"]), size, "float") + "}")
+    return JSONReply(200, ('{"embeddings":[' + ",".join(values) + "]}").encode(), dict(JSON_TYPE))

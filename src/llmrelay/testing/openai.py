@@ -1,4 +1,5 @@
-"""OpenAI Chat Completions emulator (``POST /v1/chat/completions``).
+"""OpenAI Chat Completions and Embeddings emulator (``POST /v1/chat/completions``,
+``POST /v1/embeddings``).
 
 The shapes follow the recorded traffic in shared/recorded/openai: ``chat.completion`` bodies
 with full usage details, data-only SSE with ``obfuscation`` padding, a final usage chunk only
@@ -16,6 +17,7 @@ from typing import Any, Callable, Iterator
 
 from .generation import count_tokens, example_for, reply_text, truncate, words
 from .server import Exchange, JSONReply, Reply, SSEReply, error_body, provider_error, route, sse
+from .vectors import input_list, openai_list
 
 CREATED = 1767225600
 REASONING_MODELS = ("o1*", "o3*", "o4*", "gpt-5*")
@@ -288,17 +290,25 @@ def openai_error(status: int, message: str) -> tuple[Any, dict[str, str]]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}, headers
 
 
+def unauthorized(ex: Exchange) -> Reply | None:
+    """OpenAI's 401 for a missing or wrong ``Authorization: Bearer`` key."""
+    auth = ex.headers.get("authorization", "")
+    if auth == f"Bearer {ex.api_key}":
+        return None
+    shown = auth.removeprefix("Bearer ")
+    masked = f"{shown[:3]}*****{shown[-4:]}" if shown else ""
+    message = (f"Incorrect API key provided: {masked}. You can find your API key at "
+               "https://platform.openai.com/account/api-keys." if shown else
+               "You didn't provide an API key. You need to provide your API key in an "
+               "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+    return provider_error("openai", 401, message)
+
+
 @route("openai", "POST", r"/v1/chat/completions")
 def chat_completions(ex: Exchange) -> Reply:
-    auth = ex.headers.get("authorization", "")
-    if auth != f"Bearer {ex.api_key}":
-        shown = auth.removeprefix("Bearer ")
-        masked = f"{shown[:3]}*****{shown[-4:]}" if shown else ""
-        message = (f"Incorrect API key provided: {masked}. You can find your API key at "
-                   "https://platform.openai.com/account/api-keys." if shown else
-                   "You didn't provide an API key. You need to provide your API key in an "
-                   "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
-        return provider_error("openai", 401, message)
+    refused = unauthorized(ex)
+    if refused is not None:
+        return refused
     model = (ex.body or {}).get("model") if isinstance(ex.body, dict) else None
     if not model:
         return _invalid(OPENAI, "you must provide a model parameter", "model", "missing_required_parameter")
@@ -308,3 +318,63 @@ def chat_completions(ex: Exchange) -> Reply:
     return serve_chat(ex, OPENAI, model, {"x-request-id": "req_emulator",
                                           "openai-version": "2020-10-01",
                                           "openai-processing-ms": "1"})
+
+
+# Vector sizes of OpenAI's embedding models (https://platform.openai.com/docs/guides/embeddings).
+EMBEDDING_DIMENSIONS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072,
+                        "text-embedding-ada-002": 1536}
+MAX_EMBEDDING_INPUTS = 2048
+# What OpenAI answers for an input list it refuses (empty, too long, an empty string).
+INVALID_INPUT = ("'$.input' is invalid. Please check the API reference: "
+                 "https://platform.openai.com/docs/api-reference.")
+
+
+def check_embedding_request(body: Any, provider: str, model: str,
+                            max_inputs: int, too_many: str) -> Reply | list[Any]:
+    """The inputs of an OpenAI-style embeddings request, or the 400 the API gives for it."""
+    if not isinstance(body, dict):
+        return provider_error(provider, 400, "We could not parse the JSON body of your request.")
+    inputs = input_list(body.get("input"))
+    if inputs is None or any(v == "" for v in inputs):
+        return provider_error(provider, 400, INVALID_INPUT)
+    if len(inputs) > max_inputs:
+        return provider_error(provider, 400, too_many)
+    if body.get("encoding_format", "float") not in ("float", "base64"):
+        return provider_error(provider, 400, "'$.encoding_format' is invalid. Please check the "
+                              "API reference: https://platform.openai.com/docs/api-reference.")
+    dims = body.get("dimensions")
+    if dims is not None:
+        if model.endswith("ada-002"):
+            return provider_error(provider, 400,
+                                  "This model does not support specifying dimensions.")
+        if not isinstance(dims, int) or not 1 <= dims <= EMBEDDING_DIMENSIONS.get(model, 3072):
+            return provider_error(provider, 400, f"Invalid value for 'dimensions' = {dims}.")
+    return inputs
+
+
+def embedding_reply(body: dict[str, Any], inputs: list[Any], model: str, shown_model: str,
+                    headers: dict[str, str], extra: dict[str, Any] | None = None) -> Reply:
+    dims = body.get("dimensions") or EMBEDDING_DIMENSIONS.get(model, 1536)
+    data = openai_list(inputs, shown_model, dims, body.get("encoding_format", "float"), extra)
+    return JSONReply(200, data, headers)
+
+
+@route("openai", "POST", r"/v1/embeddings")
+def embeddings(ex: Exchange) -> Reply:
+    refused = unauthorized(ex)
+    if refused is not None:
+        return refused
+    model = ex.body.get("model") if isinstance(ex.body, dict) else None
+    if not model:
+        return _invalid(OPENAI, "you must provide a model parameter", "model",
+                        "missing_required_parameter")
+    if model.startswith("missing-"):
+        return provider_error("openai", 404, f"The model `{model}` does not exist or you do not "
+                              "have access to it.")
+    inputs = check_embedding_request(ex.body, "openai", model, MAX_EMBEDDING_INPUTS,
+                                     INVALID_INPUT)
+    if not isinstance(inputs, list):
+        return inputs
+    return embedding_reply(ex.body, inputs, model, model, {
+        "x-request-id": "req_emulator", "openai-version": "2020-10-01",
+        "openai-processing-ms": "1", "openai-model": model})

@@ -1,4 +1,4 @@
-"""OpenRouter emulator (``POST /api/v1/chat/completions``).
+"""OpenRouter emulator (``POST /api/v1/chat/completions``, ``POST /api/v1/embeddings``).
 
 OpenAI's generator with OpenRouter's differences, as recorded in shared/recorded/openrouter:
 ``gen-`` ids, ``provider`` and ``native_finish_reason`` fields, ``role`` on every delta,
@@ -13,7 +13,16 @@ from __future__ import annotations
 from typing import Any
 
 from .generation import count_tokens, words
-from .openai import CREATED, Flavor, answer, last_user_text, serve_chat
+from .openai import (
+    CREATED,
+    INVALID_INPUT,
+    Flavor,
+    answer,
+    check_embedding_request,
+    embedding_reply,
+    last_user_text,
+    serve_chat,
+)
 from .server import STATUS_MESSAGES, Exchange, Reply, error_body, provider_error, route, sse
 
 KEEPALIVE = ": OPENROUTER PROCESSING\n\n"
@@ -171,3 +180,19 @@ def chat_completions(ex: Exchange) -> Reply:
     if not vendor or not name or name.startswith("missing-"):
         return provider_error("openrouter", 400, f"{model} is not a valid model ID")
     return serve_chat(ex, OPENROUTER, model, {"x-generation-id": f"gen-{CREATED}-emulator"})
+
+
+@route("openrouter", "POST", r"/api/v1/embeddings")
+def embeddings(ex: Exchange) -> Reply:
+    """OpenAI's embeddings list; the model keeps its ``<vendor>/<name>`` form."""
+    if ex.headers.get("authorization") != f"Bearer {ex.api_key}":
+        return provider_error("openrouter", 401, "No auth credentials found")
+    body = ex.body if isinstance(ex.body, dict) else {}
+    model = str(body.get("model") or "")
+    vendor, _, name = model.partition("/")
+    if not vendor or not name or name.startswith("missing-"):
+        return provider_error("openrouter", 400, f"{model} is not a valid model ID")
+    inputs = check_embedding_request(ex.body, "openrouter", name, 2048, INVALID_INPUT)
+    if not isinstance(inputs, list):
+        return inputs
+    return embedding_reply(body, inputs, name, model, {"x-generation-id": f"gen-emb-{CREATED}"})

@@ -44,6 +44,8 @@ class Exchange:
 
 @dataclass
 class JSONReply:
+    """A JSON answer; ``body`` may be ``bytes`` already encoded as JSON."""
+
     status: int
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)
@@ -94,7 +96,8 @@ class Fault:
     that fails after its first events, as the provider does mid-stream), ``"stream_drop"``
     (a stream whose connection is cut after ``status`` events), ``"stream_slow"`` (a stream
     whose events come ``delay`` seconds apart), ``"stream_corrupt"`` (a stream whose piece
-    number ``status`` arrives with a damaged byte).
+    number ``status`` arrives with a damaged byte). ``provider``, ``path`` (a regex) and
+    ``text`` (a string the request body must contain) say which requests it applies to.
     """
 
     kind: str
@@ -105,6 +108,7 @@ class Fault:
     times: int = 1
     provider: str | None = None
     path: str | None = None
+    text: str | None = None
 
 
 @dataclass
@@ -233,6 +237,9 @@ class Emulator:
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
         self.state: dict[str, Any] = {}
+        # Requests being answered right now, and the most there ever were at once.
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
         self._server = _Server((host, port), _handler_for(self))
@@ -269,6 +276,7 @@ class Emulator:
             self.requests.clear()
             self._faults.clear()
             self.state.clear()
+            self.peak_in_flight = self.in_flight
 
     def fail(
         self,
@@ -279,9 +287,11 @@ class Emulator:
         times: int = 1,
         provider: str | None = None,
         path: str | None = None,
+        text: str | None = None,
     ) -> None:
-        """Answer the next ``times`` requests with ``status`` and the provider's error body."""
-        self._add(Fault("status", status, body, headers or {}, 0, times, provider, path))
+        """Answer the next ``times`` requests with ``status`` and the provider's error body
+        (only requests whose body contains ``text``, when given)."""
+        self._add(Fault("status", status, body, headers or {}, 0, times, provider, path, text))
 
     def drop(self, *, times: int = 1, provider: str | None = None) -> None:
         """Close the connection without an answer."""
@@ -292,9 +302,10 @@ class Emulator:
         """Answer 200 with a body that is not the documented shape."""
         self._add(Fault("malformed", status=status, body=body, times=times, provider=provider))
 
-    def slow(self, delay: float, *, times: int = 1, provider: str | None = None) -> None:
+    def slow(self, delay: float, *, times: int = 1, provider: str | None = None,
+             text: str | None = None) -> None:
         """Wait ``delay`` seconds before answering (streams: before the first event too)."""
-        self._add(Fault("slow", delay=delay, times=times, provider=provider))
+        self._add(Fault("slow", delay=delay, times=times, provider=provider, text=text))
 
     def drop_stream(self, *, after: int = 2, times: int = 1, provider: str | None = None) -> None:
         """Cut the next stream's connection after ``after`` events, without a terminator."""
@@ -316,7 +327,8 @@ class Emulator:
         with self._lock:
             self._faults.append(fault)
 
-    def take_fault(self, provider: str, path: str, kinds: tuple[str, ...]) -> Fault | None:
+    def take_fault(self, provider: str, path: str, kinds: tuple[str, ...],
+                   raw: bytes = b"") -> Fault | None:
         with self._lock:
             for fault in self._faults:
                 if fault.kind not in kinds:
@@ -324,6 +336,8 @@ class Emulator:
                 if fault.provider not in (None, provider):
                     continue
                 if fault.path is not None and not re.search(fault.path, path):
+                    continue
+                if fault.text is not None and fault.text.encode() not in raw:
                     continue
                 fault.times -= 1
                 if fault.times <= 0:
@@ -391,17 +405,29 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                     RecordedRequest(target.provider, self.command, url.path, query, headers, body,
                                     self.client_address[1], raw)
                 )
+                emulator.in_flight += 1
+                emulator.peak_in_flight = max(emulator.peak_in_flight, emulator.in_flight)
             exchange = Exchange(self.command, url.path, query, headers, body, raw, match,
                                 emulator, self.client_address[1])
+            try:
+                self._answer(target, exchange)
+            finally:
+                with emulator._lock:
+                    emulator.in_flight -= 1
+
+        def _answer(self, target: Route, exchange: Exchange) -> None:
+            path, raw = exchange.path, exchange.raw_body
             check = GATES.get(target.provider)
             refused = check(exchange) if check is not None else None
             if refused is not None:
                 self._reply(refused)
                 return
-            slow = emulator.take_fault(target.provider, url.path, ("slow",))
+            # A request's faults are taken when it arrives: one still sleeping must not take
+            # faults scripted after it (by a later test).
+            slow = emulator.take_fault(target.provider, path, ("slow",), raw)
+            fault = emulator.take_fault(target.provider, path, ("status", "drop", "malformed"), raw)
             if slow is not None:
                 time.sleep(slow.delay)
-            fault = emulator.take_fault(target.provider, url.path, ("status", "drop", "malformed"))
             if fault is not None and fault.kind == "drop":
                 self._drop()
                 return
@@ -419,13 +445,13 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 return
             reply = target.handler(exchange)
             if isinstance(reply, SSEReply):
-                cut = emulator.take_fault(target.provider, url.path, ("stream_drop",))
+                cut = emulator.take_fault(target.provider, path, ("stream_drop",))
                 if cut is not None:
                     reply.drop_after = cut.status
-                pace = emulator.take_fault(target.provider, url.path, ("stream_slow",))
+                pace = emulator.take_fault(target.provider, path, ("stream_slow",))
                 if pace is not None:
                     reply.interval = pace.delay
-                damage = emulator.take_fault(target.provider, url.path, ("stream_corrupt",))
+                damage = emulator.take_fault(target.provider, path, ("stream_corrupt",))
                 if damage is not None:
                     reply.corrupt_at = damage.status
             self._reply(reply)
@@ -441,11 +467,14 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
             if isinstance(reply, SSEReply):
                 self._stream(reply)
                 return
-            data = reply.body if isinstance(reply, RawReply) else json.dumps(reply.body).encode()
+            if isinstance(reply, RawReply) or isinstance(reply.body, bytes):
+                data = reply.body  # raw bytes, or JSON encoded ahead (large embedding answers)
+            else:
+                data = json.dumps(reply.body).encode()
             headers = {"content-type": "application/json", **reply.headers}
             if isinstance(reply, JSONReply) and "gzip" in self.headers.get("accept-encoding", ""):
                 # As the providers' front ends do for clients that ask (the official SDKs do).
-                data = gzip.compress(data)
+                data = gzip.compress(data, compresslevel=1)  # fast: answers can be megabytes
                 headers["content-encoding"] = "gzip"
             self.send_response(reply.status)
             for name, value in headers.items():

@@ -10,6 +10,7 @@ from ..base import Adapter, CallContext
 from ..openai.response import parse_response
 from ..openai.stream import ChunkTranslator
 from .capabilities import FAMILIES
+from .embeddings import EMBEDDINGS
 from .errors import parse_error
 from .request import build_request
 
@@ -30,5 +31,6 @@ ADAPTER = Adapter(
     families=FAMILIES,
     native_n=True,
     settings_env={"api_version": "AZURE_API_VERSION"},
+    embeddings=EMBEDDINGS,
     secret_options=("azure_ad_token",),
 )

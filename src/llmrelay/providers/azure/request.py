@@ -16,15 +16,16 @@ from ..openai.request import chat_body
 DEFAULT_API_VERSION = "2024-10-21"
 
 
-def deployment_url(base_url: str, deployment: str, api_version: str) -> str:
-    """``{endpoint}/openai/deployments/{deployment}/chat/completions?api-version=...``.
+def deployment_url(base_url: str, deployment: str, api_version: str,
+                   operation: str = "chat/completions") -> str:
+    """``{endpoint}/openai/deployments/{deployment}/{operation}?api-version=...``.
 
     The endpoint is the resource URL (``https://<resource>.openai.azure.com``); one that
     already ends in ``/openai`` (as some tools print it) is accepted too.
     """
     endpoint = base_url.removesuffix("/openai")
     query = urlencode({"api-version": api_version})
-    return f"{endpoint}/openai/deployments/{quote(deployment, safe='')}/chat/completions?{query}"
+    return f"{endpoint}/openai/deployments/{quote(deployment, safe='')}/{operation}?{query}"
 
 
 def auth_headers(settings: ProviderSettings) -> dict[str, str]:
@@ -35,14 +36,17 @@ def auth_headers(settings: ProviderSettings) -> dict[str, str]:
     return {"api-key": settings.api_key or ""}
 
 
+def api_version(settings: ProviderSettings) -> str:
+    return str(settings.options.get("api_version") or DEFAULT_API_VERSION)
+
+
 def build_request(request: ChatRequest, settings: ProviderSettings) -> HTTPRequest:
     # The deployment in the path selects the model, so the body carries none.
     body = chat_body(request)
     body.pop("model", None)
-    version = str(settings.options.get("api_version") or DEFAULT_API_VERSION)
     return HTTPRequest(
         "POST",
-        deployment_url(settings.base_url, request["model"], version),
+        deployment_url(settings.base_url, request["model"], api_version(settings)),
         {**auth_headers(settings), "content-type": "application/json"},
         body,
         stream=bool(request.get("stream")),

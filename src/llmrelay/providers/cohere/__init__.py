@@ -1,9 +1,11 @@
-"""Cohere Chat API v2 (``POST /v2/chat``) behind the OpenAI Chat Completions shapes."""
+"""Cohere Chat API v2 (``POST /v2/chat``) and Embed API v2 (``POST /v2/embed``) behind the
+OpenAI shapes."""
 
 from __future__ import annotations
 
 from ..base import Adapter, CallContext
 from .capabilities import FAMILIES
+from .embeddings import EMBEDDINGS
 from .errors import parse_error
 from .request import build_request
 from .response import parse_response
@@ -25,4 +27,5 @@ ADAPTER = Adapter(
     parse_error=parse_error,
     families=FAMILIES,
     native_n=False,
+    embeddings=EMBEDDINGS,
 )

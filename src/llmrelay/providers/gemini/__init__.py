@@ -1,9 +1,11 @@
-"""Google Gemini API (``gemini/<model>``, bare ``gemini-*``): ``POST {base}/v1beta/models/{model}:generateContent``."""
+"""Google Gemini API (``gemini/<model>``, bare ``gemini-*``): ``POST {base}/v1beta/models/{model}:generateContent``,
+and ``:batchEmbedContents`` for embeddings."""
 
 from __future__ import annotations
 
 from ..base import Adapter, CallContext
 from .capabilities import FAMILIES
+from .embeddings import EMBEDDINGS
 from .errors import parse_error
 from .request import build_request
 from .response import parse_response
@@ -26,4 +28,5 @@ ADAPTER = Adapter(
     families=FAMILIES,
     native_n=True,  # candidateCount: n candidates in one answer
     stream_decoder=GeminiStreamDecoder,
+    embeddings=EMBEDDINGS,
 )

@@ -8,7 +8,7 @@ Mistral's request model are refused with 422 (``user``, ``logit_bias``, the lega
 
 from __future__ import annotations
 
-from ...capabilities import ModelFamily
+from ...capabilities import EmbeddingFamily, ModelFamily
 from ..openai.compatible import Dialect, compatible
 from .wire import shape_body, shape_part
 
@@ -18,6 +18,16 @@ FAMILIES = (
         renamed={"seed": "random_seed", "max_completion_tokens": "max_tokens"},
         unsupported=frozenset({"user", "logit_bias", "functions", "function_call"}),
     ),
+)
+
+# /v1/embeddings: at most 256 inputs (the API answers "Too many inputs in request, split into
+# more batches." above), no ``user``; only codestral-embed takes a size, as ``output_dimension``
+# (mistralai client-python ``EmbeddingRequest``). Chat models do not embed.
+EMBEDDING_FAMILIES = (
+    EmbeddingFamily("codestral-embed*", batch_limit=256, unsupported=frozenset({"user"}),
+                    renamed={"dimensions": "output_dimension"}),
+    EmbeddingFamily("*embed*", batch_limit=256, unsupported=frozenset({"user", "dimensions"})),
+    EmbeddingFamily("*"),
 )
 
 ADAPTER = compatible(
@@ -33,4 +43,5 @@ ADAPTER = compatible(
         finish_reasons={"model_length": "length"},
         hold_usage=True,
     ),
+    embeddings=EMBEDDING_FAMILIES,
 )

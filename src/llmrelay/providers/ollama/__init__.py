@@ -9,7 +9,7 @@ requests and the others are refused.
 
 from __future__ import annotations
 
-from ...capabilities import ModelFamily
+from ...capabilities import EmbeddingFamily, ModelFamily
 from ..openai.compatible import Dialect, compatible
 
 FAMILIES = (
@@ -25,4 +25,6 @@ ADAPTER = compatible(
     native_n=False,
     api_key_optional=True,
     dialect=Dialect(reasoning_field="reasoning", append_v1=True),
+    # /v1/embeddings (strings; no limit of its own, so OpenAI's 2,048 keeps requests sane).
+    embeddings=(EmbeddingFamily("*", batch_limit=2048),),
 )

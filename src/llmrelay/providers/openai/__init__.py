@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..base import Adapter, CallContext
 from .capabilities import FAMILIES
+from .embeddings import EMBEDDINGS
 from .errors import parse_error
 from .request import build_request
 from .response import parse_response
@@ -26,4 +27,5 @@ ADAPTER = Adapter(
     families=FAMILIES,
     native_n=True,
     settings_env={"organization": "OPENAI_ORGANIZATION", "project": "OPENAI_PROJECT"},
+    embeddings=EMBEDDINGS,
 )

@@ -10,8 +10,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ...capabilities import ModelFamily
+from ...capabilities import EmbeddingFamily, ModelFamily
 from ...config import ProviderSettings
+from ...embedding_types import EmbeddingRequest
 from ...exceptions import (
     APIError,
     BadRequestError,
@@ -19,7 +20,9 @@ from ...exceptions import (
     UnsupportedParamsError,
 )
 from ...types import ChatRequest, ModelResponse
-from ..base import Adapter, CallContext, HTTPRequest
+from ..base import Adapter, CallContext, EmbeddingAdapter, HTTPRequest
+from .embeddings import embeddings_body
+from .embeddings import parse_response as parse_embeddings
 from .errors import classify
 from .request import chat_body
 from .stream import ChunkTranslator, stream_error_status
@@ -74,9 +77,11 @@ def compatible(
     native_n: bool = True,
     api_key_optional: bool = False,
     dialect: Dialect = Dialect(),
+    embeddings: tuple[EmbeddingFamily, ...] = (),
 ) -> Adapter:
     """The adapter of an OpenAI-compatible provider; ``api_key_optional`` for servers that
-    need no key (no ``Authorization`` header is sent without one).
+    need no key (no ``Authorization`` header is sent without one); ``embeddings``: the rows of
+    its OpenAI-shaped ``/embeddings`` endpoint (none: it has no embeddings).
 
     >>> ADAPTER = compatible("groq", api_key_env=("GROQ_API_KEY",),
     ...                      default_base_url="https://api.groq.com/openai/v1",
@@ -96,6 +101,10 @@ def compatible(
     def stream_translator(ctx: CallContext) -> CompatTranslator:
         return CompatTranslator(ctx, dialect, parse_error)
 
+    def build_embeddings(request: EmbeddingRequest, settings: ProviderSettings) -> HTTPRequest:
+        return HTTPRequest("POST", endpoint(dialect, settings, "/embeddings"),
+                           auth_headers(settings), embeddings_body(request))
+
     return Adapter(
         name=name,
         api_key_env=api_key_env,
@@ -109,6 +118,8 @@ def compatible(
         native_n=native_n,
         # The core's "no API key" check gives way to ``finish_settings``: settings as resolved.
         finish_settings=keyless if api_key_optional else None,
+        embeddings=(EmbeddingAdapter(build_embeddings, parse_embeddings, embeddings)
+                    if embeddings else None),
     )
 
 

@@ -14,15 +14,20 @@ def chat_body(request: ChatRequest) -> dict[str, Any]:
     return {k: v for k, v in request.items() if v is not None}
 
 
-def build_request(request: ChatRequest, settings: ProviderSettings) -> HTTPRequest:
+def openai_headers(settings: ProviderSettings) -> dict[str, str]:
+    """Bearer auth, and the organization / project headers when they are set."""
     headers = {"authorization": f"Bearer {settings.api_key}", "content-type": "application/json"}
     for option, header in (("organization", "openai-organization"), ("project", "openai-project")):
         if settings.options.get(option):
             headers[header] = settings.options[option]
+    return headers
+
+
+def build_request(request: ChatRequest, settings: ProviderSettings) -> HTTPRequest:
     return HTTPRequest(
         "POST",
         f"{settings.base_url}/chat/completions",
-        headers,
+        openai_headers(settings),
         chat_body(request),
         stream=bool(request.get("stream")),
     )

@@ -3,12 +3,13 @@
 ``n`` is not native: OpenRouter ignores it and answers one choice (reported by users, e.g.
 OpenRouterArchived/openrouter-runner#99), so the core sends ``n`` requests, as API.md asks.
 OpenRouter forwards or silently drops every other parameter itself, so no capability rows
-apply.
+apply. It serves embeddings too (``openrouter/<vendor>/<embedding model>``).
 """
 
 from __future__ import annotations
 
 from ..base import Adapter, CallContext
+from .embeddings import EMBEDDINGS
 from .errors import parse_error
 from .request import build_request
 from .response import parse_response
@@ -30,4 +31,5 @@ ADAPTER = Adapter(
     parse_error=parse_error,
     native_n=False,
     settings_env={"site_url": "OR_SITE_URL", "app_name": "OR_APP_NAME"},
+    embeddings=EMBEDDINGS,
 )

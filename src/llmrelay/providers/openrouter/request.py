@@ -14,11 +14,17 @@ from ..openai.request import chat_body
 ATTRIBUTION_HEADERS = {"site_url": "http-referer", "app_name": "x-title"}
 
 
-def build_request(request: ChatRequest, settings: ProviderSettings) -> HTTPRequest:
+def openrouter_headers(settings: ProviderSettings) -> dict[str, str]:
+    """Bearer auth and the app-attribution headers that are set."""
     headers = {"authorization": f"Bearer {settings.api_key}", "content-type": "application/json"}
     for option, header in ATTRIBUTION_HEADERS.items():
         if settings.options.get(option):
             headers[header] = str(settings.options[option])
+    return headers
+
+
+def build_request(request: ChatRequest, settings: ProviderSettings) -> HTTPRequest:
+    headers = openrouter_headers(settings)
     # models, route, provider, plugins, reasoning, transforms, top_k, ... are extra keys of
     # the request and pass through unchanged.
     return HTTPRequest(

@@ -8,6 +8,7 @@ reports, not in Together's docs).
 
 from __future__ import annotations
 
+from ...capabilities import EmbeddingFamily
 from ..openai.compatible import Dialect, compatible
 
 ADAPTER = compatible(
@@ -17,4 +18,7 @@ ADAPTER = compatible(
     base_url_env="TOGETHER_API_BASE",
     dialect=Dialect(reasoning_field="reasoning", finish_reasons={"eos": "stop"},
                     hold_usage=True),
+    # /v1/embeddings in OpenAI's shape (BAAI/bge-*, m2-bert, e5); its docs give no ``dimensions``
+    # and no batch limit: OpenAI's 2,048 is assumed (unverified).
+    embeddings=(EmbeddingFamily("*", batch_limit=2048, unsupported=frozenset({"dimensions"})),),
 )

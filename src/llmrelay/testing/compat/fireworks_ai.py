@@ -14,6 +14,7 @@ from .common import (
     usage_always_on_finish,
 )
 from .spec import (
+    EmbeddingSpec,
     Spec,
     refusal,
     register,
@@ -47,4 +48,14 @@ FIREWORKS = register(Spec(
     refuse=fireworks_refuse,
     shape_body=id_body,
     shape_stream=usage_always_on_finish,
+    # /inference/v1/embeddings: OpenAI's shape, ``dimensions`` on Matryoshka models (nomic);
+    # its limit and wording are not documented (unverified).
+    embeddings=EmbeddingSpec(
+        max_inputs=2048,
+        too_many=lambda n: refusal(400, fireworks_error(
+            400, f"Too many inputs: {n}; at most 2048 are accepted")[0]),
+        refuse=fireworks_refuse,
+        dimensions=("dimensions", ("nomic-ai/*", "*nomic-embed*")),
+        size=lambda model: 768,
+    ),
 ))

@@ -14,6 +14,7 @@ from .common import (
 )
 from .spec import (
     Chunk,
+    EmbeddingSpec,
     Spec,
     clean_chunk,
     refusal,
@@ -86,4 +87,14 @@ HOSTED_VLLM = register(Spec(
     shape_body=vllm_body,
     shape_stream=vllm_stream,
     stream_failure=vllm_failure,
+    # /v1/embeddings of a server running an embedding model: strings or token ids.
+    embeddings=EmbeddingSpec(
+        max_inputs=1_000_000,
+        too_many=lambda n: refusal(400, vllm_error(400, "too many inputs")[0]),
+        fields=frozenset({"model", "input", "dimensions", "encoding_format", "user",
+                          "truncate_prompt_tokens", "priority", "add_special_tokens"}),
+        refuse=vllm_refuse,
+        size=lambda model: 1024,
+        token_ids=True,
+    ),
 ))

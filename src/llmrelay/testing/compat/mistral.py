@@ -14,6 +14,7 @@ from .common import (
 )
 from .spec import (
     Chunk,
+    EmbeddingSpec,
     Spec,
     clean_chunk,
     clean_message,
@@ -21,6 +22,7 @@ from .spec import (
     register,
     thought_pieces,
     usage_on_finish,
+    uuid_for,
     whole_tool_calls,
     with_reasoning,
     without,
@@ -154,6 +156,31 @@ def mistral_failure(events: list[str], status: int, request: dict[str, Any]) -> 
                               "type": "internal_server_error", "param": None, "code": status})]
 
 
+def mistral_embed_refuse(ex: Exchange, request: dict[str, Any]) -> Reply | None:
+    model = str(request.get("model") or "")
+    if missing(request) or "embed" not in model:
+        return refusal(400, {"object": "error", "message": f"Invalid model: {model}",
+                             "type": "invalid_model", "param": None, "code": "1500"})
+    return None
+
+
+# /v1/embeddings: the fields of mistralai's EmbeddingRequest, 256 inputs at most (the limit and
+# its wording as reported from the live API), ``output_dimension`` on codestral-embed only.
+MISTRAL_EMBEDDINGS = EmbeddingSpec(
+    max_inputs=256,
+    too_many=lambda n: refusal(400, {
+        "object": "error", "message": "Too many inputs in request, split into more batches.",
+        "type": "invalid_request_error", "param": None, "code": None}),
+    fields=frozenset({"model", "input", "metadata", "output_dimension", "output_dtype",
+                      "encoding_format"}),
+    refuse_field=lambda key, value: mistral_422(["body", key], value),
+    refuse=mistral_embed_refuse,
+    dimensions=("output_dimension", ("codestral-embed*",)),
+    size=lambda model: 1536 if model.startswith("codestral-embed") else 1024,
+    extra=lambda request: {"id": uuid_for("embed", request.get("input")).replace("-", "")},
+    usage=lambda tokens: plain_usage(tokens, 0, {}),
+)
+
 MISTRAL = register(Spec(
     name="mistral",
     base_paths=("/mistral/v1",),
@@ -166,4 +193,5 @@ MISTRAL = register(Spec(
     shape_body=mistral_body,
     shape_stream=mistral_stream,
     stream_failure=mistral_failure,
+    embeddings=MISTRAL_EMBEDDINGS,
 ))

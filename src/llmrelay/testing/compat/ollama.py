@@ -14,6 +14,7 @@ from .common import (
 )
 from .spec import (
     Chunk,
+    EmbeddingSpec,
     Spec,
     clean_chunk,
     refusal,
@@ -77,4 +78,13 @@ OLLAMA = register(Spec(
     thinks=("qwen3*", "gpt-oss*", "deepseek-r1*"),
     shape_body=ollama_body,
     shape_stream=ollama_stream,
+    # /v1/embeddings: strings, ``dimensions`` passed to the model; no input limit of its own.
+    embeddings=EmbeddingSpec(
+        max_inputs=1_000_000,
+        too_many=lambda n: refusal(400, ollama_error(400, "too many inputs")[0]),
+        fields=frozenset({"model", "input", "dimensions", "encoding_format", "user",
+                          "truncate", "keep_alive", "options"}),
+        refuse=ollama_refuse,
+        size=lambda model: 768,
+    ),
 ))

@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping
 from ..generation import words
 from ..openai import Flavor, check_request, completion_body, last_user_text, stream_events
 from ..server import Exchange, JSONReply, Reply, SSEReply, error_body, provider_error, route, sse
+from ..vectors import input_list, openai_list, prompt_usage
 
 Chunk = dict[str, Any]
 
@@ -27,6 +28,30 @@ def keep_chunks(chunks: list[Chunk], request: dict[str, Any], thought: str | Non
 
 def no_refusal(ex: Exchange, request: dict[str, Any]) -> Reply | None:
     return None
+
+
+@dataclass(frozen=True)
+class EmbeddingSpec:
+    """A provider's ``/embeddings`` endpoint (OpenAI's shape).
+
+    ``max_inputs`` and ``too_many`` (its refusal of a longer list); ``fields``: the request
+    keys it takes (others: ``refuse_field``'s answer); ``refuse``: its answer for a model it
+    does not serve; ``dimensions``: the key that sizes vectors and the models that take it;
+    ``size``: a model's default vector size; ``token_ids``: inputs may be token lists;
+    ``extra``: fields the answer adds (an ``id``); ``usage``: how it words the tokens.
+    """
+
+    max_inputs: int
+    too_many: Callable[[int], Reply]
+    fields: frozenset[str] = frozenset({"model", "input", "dimensions", "encoding_format",
+                                        "user"})
+    refuse_field: Callable[[str, Any], Reply] | None = None
+    refuse: Callable[[Exchange, dict[str, Any]], Reply | None] = no_refusal
+    dimensions: tuple[str, tuple[str, ...]] = ("dimensions", ("*",))
+    size: Callable[[str], int] = lambda model: 768
+    token_ids: bool = False
+    extra: Callable[[dict[str, Any]], dict[str, Any]] = lambda request: {}
+    usage: Callable[[int], dict[str, Any]] = prompt_usage
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,7 @@ class Spec:
     end_stream: Callable[[list[str], dict[str, Any]], list[str]] | None = None
     stream_failure: Callable[[list[str], int, dict[str, Any]], list[str]] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    embeddings: EmbeddingSpec | None = None
 
 
 def register(spec: Spec) -> Spec:
@@ -65,10 +91,47 @@ def register(spec: Spec) -> Spec:
     def handler(ex: Exchange) -> Reply:
         return serve(ex, spec)
 
+    def embed(ex: Exchange) -> Reply:
+        return serve_embeddings(ex, spec)
+
     for base in spec.base_paths:
         route(spec.name, "POST", re.escape(base) + r"/chat/completions")(handler)
+        if spec.embeddings is not None:
+            route(spec.name, "POST", re.escape(base) + r"/embeddings")(embed)
     error_body(spec.name)(spec.error)
     return spec
+
+
+def serve_embeddings(ex: Exchange, spec: Spec) -> Reply:
+    """The OpenAI-shaped embeddings answer, after the provider's own refusals."""
+    assert spec.embeddings is not None
+    embeddings = spec.embeddings
+    denied = spec.authorize(ex)
+    if denied is not None:
+        return denied
+    request = ex.body if isinstance(ex.body, dict) else {}
+    for key in request:
+        if key not in embeddings.fields:
+            if embeddings.refuse_field is not None:
+                return embeddings.refuse_field(key, request[key])
+            return provider_error(spec.name, 400, f"Unrecognized request argument supplied: {key}")
+    refused = embeddings.refuse(ex, request)
+    if refused is not None:
+        return refused
+    model = str(request.get("model") or "")
+    inputs = input_list(request.get("input"))
+    if inputs is None or (not embeddings.token_ids and not all(isinstance(i, str) for i in inputs)):
+        return provider_error(spec.name, 400, "input must be a string or a list of strings")
+    if len(inputs) > embeddings.max_inputs:
+        return embeddings.too_many(len(inputs))
+    key, sized = embeddings.dimensions
+    dims = request.get(key)
+    if dims is not None and not any(fnmatchcase(model, p) for p in sized):
+        return provider_error(spec.name, 400, f"{key} is not supported by model {model}")
+    size = dims or embeddings.size(model)
+    data = openai_list(inputs, model, size, request.get("encoding_format") or "float",
+                       embeddings.extra(request), embeddings.usage)
+    return JSONReply(200, data, dict(spec.headers))
 
 
 def thought_for(spec: Spec, request: dict[str, Any]) -> str | None:

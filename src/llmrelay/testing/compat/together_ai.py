@@ -15,6 +15,7 @@ from .common import (
     usage_always_on_finish,
 )
 from .spec import (
+    EmbeddingSpec,
     Spec,
     refusal,
     register,
@@ -50,4 +51,13 @@ TOGETHER = register(Spec(
     thinks=("deepseek-ai/deepseek-r1*",),
     shape_body=think_in_content,
     shape_stream=usage_always_on_finish,
+    # /v1/embeddings: OpenAI's shape; its limit and wording are not documented (unverified).
+    embeddings=EmbeddingSpec(
+        max_inputs=2048,
+        too_many=lambda n: refusal(400, openai_envelope(
+            400, f"Too many inputs: {n}. The maximum number of inputs is 2048.")),
+        refuse=together_refuse,
+        dimensions=("dimensions", ()),
+        size=lambda model: 1024,
+    ),
 ))
