@@ -28,6 +28,7 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from .api import acompletion, completion
+    from .caching import Cache
     from .chunks import stream_chunk_builder
     from .embedding_types import EmbeddingResponse
     from .embeddings import aembedding, embedding
@@ -52,6 +53,7 @@ cache: Any = None
 _LAZY = {
     "Router": "router",
     "NoDeploymentAvailableError": "router",
+    "Cache": "caching",
     "completion": "api",
     "acompletion": "api",
     "stream_chunk_builder": "chunks",
@@ -83,6 +85,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "Cache",
     "CallEvent",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
