@@ -31,8 +31,8 @@ def entry_of(cache: Any, options: Any, call_type: str, group: str,
              kwargs: dict[str, Any]) -> Entry | None:
     """The key and controls of a routed call, or ``None`` when it is not cached. Malformed
     ``cache=`` controls raise ``BadRequestError``."""
-    from ..caching.calls import entry_for  # type: ignore[import-not-found,unused-ignore]
-    from ..caching.keys import answer_params, plain_headers  # type: ignore[import-not-found,unused-ignore]
+    from ..caching.calls import entry_for
+    from ..caching.keys import answer_params, plain_headers
 
     params = answer_params(kwargs)
     if params.get("extra_headers"):
@@ -43,7 +43,7 @@ def entry_of(cache: Any, options: Any, call_type: str, group: str,
 
 
 def decode(cache: Any, value: bytes | None, call_type: str) -> Any:
-    from ..caching.calls import hit_of  # type: ignore[import-not-found,unused-ignore]
+    from ..caching.calls import hit_of
 
     return hit_of(cache, value, answer_class(call_type))
 
@@ -58,7 +58,7 @@ def served(hit: Any, group: str, stream: bool, include_usage: bool, asynchronous
         meta.latency = time.perf_counter() - started
         hit.__dict__["_meta"] = meta  # what types.attach_meta does
         return hit
-    from ..caching.replay import replay_chunks  # type: ignore[import-not-found,unused-ignore]
+    from ..caching.replay import replay_chunks
 
     chunks = replay_chunks(hit, include_usage)
     meta.time_to_first_token = time.perf_counter() - started
@@ -94,7 +94,7 @@ class _HitEnd:
 
 def keep(cache: Any, entry: Entry, result: Any) -> None:
     """Store a complete answer (a stream once it has delivered its last chunk)."""
-    from ..caching.calls import (  # type: ignore[import-not-found,unused-ignore]
+    from ..caching.calls import (
         built_answer,
         keep_when_complete,
         stored,
@@ -119,7 +119,7 @@ def keep(cache: Any, entry: Entry, result: Any) -> None:
 
 async def akeep(cache: Any, entry: Entry, result: Any) -> None:
     """The async twin of ``keep``."""
-    from ..caching.calls import (  # type: ignore[import-not-found,unused-ignore]
+    from ..caching.calls import (
         akeep_when_complete,
         built_answer,
         stored,
