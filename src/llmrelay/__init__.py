@@ -28,12 +28,14 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from .api import acompletion, completion
+    from .caching import Cache
     from .chunks import stream_chunk_builder
     from .embedding_types import EmbeddingResponse
     from .embeddings import aembedding, embedding
     from .observe import CallEvent, instrument_otel
     from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
+    from .router import NoDeploymentAvailableError, Router
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
     from .types import Message, ModelResponse, ModelResponseChunk, Usage
@@ -49,6 +51,9 @@ callbacks: list[Any] = []
 cache: Any = None
 
 _LAZY = {
+    "Router": "router",
+    "NoDeploymentAvailableError": "router",
+    "Cache": "caching",
     "completion": "api",
     "acompletion": "api",
     "stream_chunk_builder": "chunks",
@@ -80,6 +85,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "Cache",
     "CallEvent",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",
@@ -89,9 +95,11 @@ __all__ = [
     "ModelInfo",
     "ModelResponse",
     "ModelResponseChunk",
+    "NoDeploymentAvailableError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "Router",
     "ServiceUnavailableError",
     "Stream",
     "Timeout",

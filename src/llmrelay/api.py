@@ -7,6 +7,7 @@ method of ``Call``.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from dataclasses import replace
 from typing import (
@@ -22,6 +23,7 @@ from typing import (
 
 from . import hooks, transport
 from .call import Call, prepare
+from .concurrently import arun_all, run_all
 from .exceptions import APIError
 from .fanout import achain_streams, chain_streams, fan_out_count, merge_responses
 from .providers.base import FollowUp, HTTPRequest
@@ -76,7 +78,7 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
             cancel = step.cancel or cancel
             if step.state is not None:
                 call.ctx = replace(call.ctx, state=step.state)
-            _sleep_until(call, step.delay)
+            _sleep_until(call, transport.pause(step.delay))
             request = step.request
     except BaseException:
         if cancel is not None:
@@ -172,7 +174,7 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
             cancel = step.cancel or cancel
             if step.state is not None:
                 call.ctx = replace(call.ctx, state=step.state)
-            await asyncio.sleep(step.delay)
+            await asyncio.sleep(transport.pause(step.delay))
             request = step.request
     except BaseException:
         if cancel is not None:
@@ -238,10 +240,7 @@ def _run_all(calls: list[Call]) -> Any:
         return _run(calls[0])
     if calls[0].stream:
         return Stream(chain_streams(_run(c) for c in calls))  # type: ignore[misc]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return merge_responses(list(pool.map(_run, calls)))  # type: ignore[arg-type]
+    return merge_responses(run_all(_run, calls, calls, len(calls), "llmrelay-n"))  # type: ignore[arg-type]
 
 
 async def _arun_all(calls: list[Call]) -> Any:
@@ -255,15 +254,18 @@ async def _arun_all(calls: list[Call]) -> Any:
                 yield await with_deadline(c, _arun(c))
 
         return AsyncStream(achain_streams(streams()))
-    results = await asyncio.gather(*(with_deadline(c, _arun(c)) for c in calls))
-    return merge_responses(results)
+    results = await arun_all(lambda c: with_deadline(c, _arun(c)), calls, len(calls))
+    return merge_responses(results)  # type: ignore[arg-type]
 
 
 def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any],
-              callbacks: list[Any] | None) -> Any:
-    """Prepare, run, settle ``meta`` and tell the hooks: the whole of ``completion()``."""
+              callbacks: list[Any] | None, cache: Any = None) -> Any:
+    """Prepare, run, settle ``meta`` and tell the hooks: the whole of ``completion()``.
+
+    ``cache`` is the call's cache controls; ``llmrelay.cache`` is read once, here."""
     started = time.perf_counter()
     scope = SCOPE.get()
+    store = sys.modules["llmrelay"].cache
     try:
         calls = _prepare_calls(model, messages, params, own)
     except APIError as exc:
@@ -273,7 +275,12 @@ def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, 
     run = hooks.begin(callbacks, scope, lambda: call_start(
         "completion", model, calls, messages, params, scope, started))
     try:
-        result = _run_all(calls)
+        if store is None or (scope is not None and not scope.cache):
+            result = _run_all(calls)
+        else:
+            from .caching.calls import run_cached
+
+            result = run_cached(store, cache, calls, messages, params, meta, _run_all)
     except BaseException as exc:
         if run is not None:
             settle(meta, calls, started)
@@ -293,10 +300,11 @@ def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, 
 
 
 async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any],
-                     callbacks: list[Any] | None) -> Any:
+                     callbacks: list[Any] | None, cache: Any = None) -> Any:
     """The async twin of ``_complete``."""
     started = time.perf_counter()
     scope = SCOPE.get()
+    store = sys.modules["llmrelay"].cache
     try:
         calls = _prepare_calls(model, messages, params, own)
     except APIError as exc:
@@ -306,7 +314,12 @@ async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dic
     run = hooks.begin(callbacks, scope, lambda: call_start(
         "completion", model, calls, messages, params, scope, started))
     try:
-        result = await _arun_all(calls)
+        if store is None or (scope is not None and not scope.cache):
+            result = await _arun_all(calls)
+        else:
+            from .caching.calls import arun_cached
+
+            result = await arun_cached(store, cache, calls, messages, params, meta, _arun_all)
     except BaseException as exc:
         if run is not None:
             settle(meta, calls, started)
@@ -393,7 +406,7 @@ def completion(
         "azure": azure, "logger_fn": logger_fn, "verbose": verbose, "num_retries": num_retries,
         "drop_params": drop_params, "extra_headers": extra_headers, "extra_body": extra_body,
     }
-    return _complete(model, messages, params, own, callbacks)  # type: ignore[no-any-return]
+    return _complete(model, messages, params, own, callbacks, cache)  # type: ignore[no-any-return]
 
 
 @overload
@@ -463,4 +476,4 @@ async def acompletion(
         "azure": azure, "logger_fn": logger_fn, "verbose": verbose, "num_retries": num_retries,
         "drop_params": drop_params, "extra_headers": extra_headers, "extra_body": extra_body,
     }
-    return await _acomplete(model, messages, params, own, callbacks)  # type: ignore[no-any-return]
+    return await _acomplete(model, messages, params, own, callbacks, cache)  # type: ignore[no-any-return]

@@ -5,15 +5,15 @@ answered as one OpenAI embeddings list in input order.
 
 from __future__ import annotations
 
-import asyncio
+import sys
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import hooks
+from . import hooks, transport
 from .call import Call, deadline_of, new_call
 from .capabilities import EmbeddingFamily, apply_capabilities, find_family
+from .concurrently import arun_all, run_all
 from .config import ProviderSettings
 from .embedding_types import (
     CollectorPause,
@@ -22,7 +22,7 @@ from .embedding_types import (
     EmbeddingUsage,
     embedding_response,
 )
-from .exceptions import APIError, BadRequestError, Timeout
+from .exceptions import APIError, BadRequestError
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
 from .scope import SCOPE
@@ -171,7 +171,7 @@ def _settings(adapter: "Adapter", options: dict[str, Any], own: dict[str, Any],
         return ProviderSettings.resolve(
             adapter, api_key=own["api_key"], api_base=own["api_base"], options=options,
             extra_headers=own["extra_headers"], extra_body=own["extra_body"],
-            drop_params=own["drop_params"],
+            drop_params=own["drop_params"], keyless=transport.replaying(),
         )
     except APIError as exc:
         exc.model = exc.model or model
@@ -250,35 +250,18 @@ def _answer(batch: Batch, result: EmbeddingResponse) -> EmbeddingResponse:
 def _run_batches(batches: list[Batch]) -> EmbeddingResponse:
     if len(batches) == 1:
         return _run_batch(batches[0])
-    pool = ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT, len(batches)),
-                              thread_name_prefix="llmrelay-embedding")
-    futures = [pool.submit(_run_batch, b) for b in batches]
-    call = batches[0].call
-    try:
-        remaining = call.remaining()
-        done, pending = wait(futures, timeout=None if remaining is None else max(remaining, 0),
-                             return_when=FIRST_EXCEPTION)
-        failed = next((f.exception() for f in futures if f in done and f.exception()), None)
-        if failed is not None:
-            raise failed
-        if pending:
-            raise call.enrich(Timeout("force_timeout reached before the call finished"))
-        return merge([f.result() for f in futures])
-    except BaseException:
-        for batch in batches:
-            batch.call.abandoned = True
-        raise
-    finally:
-        # Requests in flight end on their own (their timeouts are cut to the deadline);
-        # batches not started yet never start.
-        pool.shutdown(wait=False, cancel_futures=True)
+    return merge(run_all(_run_batch, batches, [b.call for b in batches], MAX_CONCURRENT,
+                         "llmrelay-embedding"))
 
 
 def _embed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
-           callbacks: list[Any] | None) -> EmbeddingResponse:
-    """Prepare, run, settle ``meta`` and tell the hooks: the whole of ``embedding()``."""
+           callbacks: list[Any] | None, cache: Any = None) -> EmbeddingResponse:
+    """Prepare, run, settle ``meta`` and tell the hooks: the whole of ``embedding()``.
+
+    ``cache`` is the call's cache controls; ``llmrelay.cache`` is read once, here."""
     started = time.perf_counter()
     scope = SCOPE.get()
+    store = sys.modules["llmrelay"].cache
     try:
         prepared = prepare_embedding(model, input, params, own)
     except APIError as exc:
@@ -289,7 +272,14 @@ def _embed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
     run = hooks.begin(callbacks, scope, _starter(prepared, scope, started))
     pause = _pause_for(prepared.batches)
     try:
-        result = _run_batches(prepared.batches)
+        if store is None or (scope is not None and not scope.cache):
+            result = _run_batches(prepared.batches)
+        else:
+            from .caching.calls import run_cached_embedding
+
+            result = run_cached_embedding(store, cache, prepared, meta,
+                                          lambda: _run_batches(prepared.batches),
+                                          EmbeddingResponse)
     except BaseException as exc:
         pause.release()
         if run is not None:
@@ -340,32 +330,15 @@ async def _arun_batch(batch: Batch) -> EmbeddingResponse:
 async def _arun_batches(batches: list[Batch]) -> EmbeddingResponse:
     if len(batches) == 1:
         return await _arun_batch(batches[0])
-    gate = asyncio.Semaphore(MAX_CONCURRENT)
-
-    async def gated(batch: Batch) -> EmbeddingResponse:
-        async with gate:
-            return await _arun_batch(batch)
-
-    tasks = [asyncio.ensure_future(gated(b)) for b in batches]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = next((t.exception() for t in tasks if t.done() and t.exception()), None)
-        if failed is not None:
-            raise failed
-        return merge([t.result() for t in tasks])
-    finally:
-        pending = [t for t in tasks if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+    return merge(await arun_all(_arun_batch, batches, MAX_CONCURRENT))
 
 
 async def _aembed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
-                  callbacks: list[Any] | None) -> EmbeddingResponse:
+                  callbacks: list[Any] | None, cache: Any = None) -> EmbeddingResponse:
     """The async twin of ``_embed``."""
     started = time.perf_counter()
     scope = SCOPE.get()
+    store = sys.modules["llmrelay"].cache
     try:
         prepared = prepare_embedding(model, input, params, own)
     except APIError as exc:
@@ -376,9 +349,17 @@ async def _aembed(model: str, input: Any, params: dict[str, Any], own: dict[str,
     run = hooks.begin(callbacks, scope, _starter(prepared, scope, started))
     pause = _pause_for(prepared.batches)
     try:
-        running = _arun_batches(prepared.batches)
-        result: EmbeddingResponse = await (
-            running if calls[0].deadline is None else with_deadline(calls[0], running))
+        def running() -> Any:
+            batches = _arun_batches(prepared.batches)
+            return batches if calls[0].deadline is None else with_deadline(calls[0], batches)
+
+        if store is None or (scope is not None and not scope.cache):
+            result: EmbeddingResponse = await running()
+        else:
+            from .caching.calls import arun_cached_embedding
+
+            result = await arun_cached_embedding(store, cache, prepared, meta, running,
+                                                 EmbeddingResponse)
     except BaseException as exc:
         pause.release()
         if run is not None:
@@ -441,7 +422,7 @@ def embedding(
         "verbose": verbose, "drop_params": drop_params, "extra_headers": extra_headers,
         "extra_body": extra_body,
     }
-    return _embed(model, input, params, own, callbacks)
+    return _embed(model, input, params, own, callbacks, cache)
 
 
 async def aembedding(
@@ -482,4 +463,4 @@ async def aembedding(
         "verbose": verbose, "drop_params": drop_params, "extra_headers": extra_headers,
         "extra_body": extra_body,
     }
-    return await _aembed(model, input, params, own, callbacks)
+    return await _aembed(model, input, params, own, callbacks, cache)
