@@ -39,11 +39,10 @@ PRIVATE_QUERY = ("/key/", "/spend/")
 
 def build_router(config: GatewayConfig) -> Any:
     """The Router for the config's model_list; ``ConfigError`` with its message if it refuses."""
-    import importlib
+    from ..router import Router
 
-    router_class = importlib.import_module("llmrelay.router").Router
     try:
-        return router_class(model_list=config.model_list, **config.router_settings)
+        return Router(model_list=config.model_list, **config.router_settings)
     except (ValueError, TypeError) as exc:
         raise ConfigError(str(exc)) from None
 
@@ -209,15 +208,15 @@ async def _connect(store: Store, config: GatewayConfig) -> None:
 
 
 def _apply_cache(config: GatewayConfig) -> None:
-    """``cache:`` -> ``llmrelay.cache`` (the library's per-process cache seam)."""
+    """``cache:`` -> ``llmrelay.cache``, which the Router reads (keyed by group) on each call."""
     if not config.cache:
         return
     import llmrelay
+    from llmrelay.caching import Cache
 
-    factory = getattr(llmrelay, "Cache", None)
-    if factory is None:
-        log.warning("cache: this llmrelay has no Cache; the cache section is ignored")
-        return
     options = {k: v for k, v in config.cache.items() if k in ("ttl", "namespace")}
-    kind = config.cache["type"]
-    llmrelay.cache = factory(**options) if kind == "memory" else factory(config.cache["url"], **options)  # type: ignore[attr-defined]
+    url = None if config.cache["type"] == "memory" else config.cache["url"]
+    try:
+        llmrelay.cache = Cache(url, **options)
+    except ValueError as exc:
+        raise ConfigError(f"cache: {exc}") from None

@@ -7,7 +7,7 @@ turns what the Router raised into the status the official ``openai`` SDK maps to
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic_core import to_json
 
@@ -86,9 +86,10 @@ def retry_after_seconds(seconds: float) -> int:
 def from_upstream(exc: APIError, secrets: tuple[str, ...]) -> GatewayError:
     """What the Router raised -> the gateway's answer; secrets masked out of the message."""
     from ..exceptions import APIConnectionError, Timeout
+    from ..router.errors import NoDeploymentAvailableError
 
     message = scrub(exc.message or str(exc), secrets)
-    if _is_no_deployment(exc):
+    if isinstance(exc, NoDeploymentAvailableError):
         return GatewayError.rate_limited(message, getattr(exc, "retry_after", None) or 1.0)
     status = exc.status_code
     if isinstance(exc, Timeout):
@@ -110,7 +111,3 @@ def from_upstream(exc: APIError, secrets: tuple[str, ...]) -> GatewayError:
     param = getattr(exc, "param", None)
     return GatewayError(status, kind, code, message, headers=headers, row_status="error",
                         param=param if isinstance(param, str) else None)
-
-
-def _is_no_deployment(exc: Any) -> bool:
-    return type(exc).__name__ == "NoDeploymentAvailableError"
