@@ -8,6 +8,7 @@ import re
 import time
 
 import httpx
+import openai
 import pytest
 
 from llmrelay.testing import Emulator
@@ -156,3 +157,23 @@ def test_health_and_metrics_carry_request_id(gw: Gateway) -> None:
         response = httpx.get(gw.url + path)
         assert response.status_code == 200, path
         assert response.headers["x-request-id"].startswith("req_")
+
+
+def test_stream_failing_midway_ends_with_an_error_event(gw: Gateway, emulator: Emulator) -> None:
+    emulator.stream_error(status=500, provider="openai")
+    body = {"model": "chat", "messages": MESSAGES, "stream": True}
+    with gw.http.stream("POST", "/v1/chat/completions", content=json.dumps(body),
+                        headers={"authorization": f"Bearer {MASTER_KEY}"}) as response:
+        assert response.status_code == 200
+        request_id = response.headers["x-request-id"]
+        data = b"".join(response.iter_raw()).decode()
+    events = [e for e in data.split("\n\n") if e]
+    assert "[DONE]" not in data
+    last = json.loads(events[-1][6:])
+    assert set(last) == {"error"} and last["error"]["message"]
+    with pytest.raises(openai.APIError):
+        emulator.stream_error(status=500, provider="openai")
+        for _ in gw.client().chat.completions.create(model="chat", messages=MESSAGES, stream=True):
+            pass
+    row = gw.row(request_id)
+    assert row["status"] == "error" and row["status_code"] == 500
