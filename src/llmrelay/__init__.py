@@ -28,6 +28,7 @@ from .exceptions import (
 
 if TYPE_CHECKING:
     from .api import acompletion, completion
+    from .caching import Cache
     from .chunks import stream_chunk_builder
     from .embedding_types import EmbeddingResponse
     from .embeddings import aembedding, embedding
@@ -49,6 +50,7 @@ callbacks: list[Any] = []
 cache: Any = None
 
 _LAZY = {
+    "Cache": "caching",
     "completion": "api",
     "acompletion": "api",
     "stream_chunk_builder": "chunks",
@@ -80,6 +82,7 @@ __all__ = [
     "AsyncStream",
     "AuthenticationError",
     "BadRequestError",
+    "Cache",
     "CallEvent",
     "ContentPolicyViolationError",
     "ContextWindowExceededError",

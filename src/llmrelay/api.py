@@ -7,6 +7,7 @@ method of ``Call``.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from dataclasses import replace
 from typing import (
@@ -76,7 +77,7 @@ def _run(call: Call) -> "ModelResponse | Stream[ModelResponseChunk]":
             cancel = step.cancel or cancel
             if step.state is not None:
                 call.ctx = replace(call.ctx, state=step.state)
-            _sleep_until(call, step.delay)
+            _sleep_until(call, transport.pause(step.delay))
             request = step.request
     except BaseException:
         if cancel is not None:
@@ -172,7 +173,7 @@ async def _arun(call: Call) -> "ModelResponse | AsyncStream[ModelResponseChunk]"
             cancel = step.cancel or cancel
             if step.state is not None:
                 call.ctx = replace(call.ctx, state=step.state)
-            await asyncio.sleep(step.delay)
+            await asyncio.sleep(transport.pause(step.delay))
             request = step.request
     except BaseException:
         if cancel is not None:
@@ -260,10 +261,13 @@ async def _arun_all(calls: list[Call]) -> Any:
 
 
 def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any],
-              callbacks: list[Any] | None) -> Any:
-    """Prepare, run, settle ``meta`` and tell the hooks: the whole of ``completion()``."""
+              callbacks: list[Any] | None, cache: Any = None) -> Any:
+    """Prepare, run, settle ``meta`` and tell the hooks: the whole of ``completion()``.
+
+    ``cache`` is the call's cache controls; ``llmrelay.cache`` is read once, here."""
     started = time.perf_counter()
     scope = SCOPE.get()
+    store = sys.modules["llmrelay"].cache
     try:
         calls = _prepare_calls(model, messages, params, own)
     except APIError as exc:
@@ -273,7 +277,12 @@ def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, 
     run = hooks.begin(callbacks, scope, lambda: call_start(
         "completion", model, calls, messages, params, scope, started))
     try:
-        result = _run_all(calls)
+        if store is None or (scope is not None and not scope.cache):
+            result = _run_all(calls)
+        else:
+            from .caching.calls import run_cached
+
+            result = run_cached(store, cache, calls, messages, params, meta, _run_all)
     except BaseException as exc:
         if run is not None:
             settle(meta, calls, started)
@@ -293,10 +302,11 @@ def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, 
 
 
 async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any],
-                     callbacks: list[Any] | None) -> Any:
+                     callbacks: list[Any] | None, cache: Any = None) -> Any:
     """The async twin of ``_complete``."""
     started = time.perf_counter()
     scope = SCOPE.get()
+    store = sys.modules["llmrelay"].cache
     try:
         calls = _prepare_calls(model, messages, params, own)
     except APIError as exc:
@@ -306,7 +316,12 @@ async def _acomplete(model: str, messages: Any, params: dict[str, Any], own: dic
     run = hooks.begin(callbacks, scope, lambda: call_start(
         "completion", model, calls, messages, params, scope, started))
     try:
-        result = await _arun_all(calls)
+        if store is None or (scope is not None and not scope.cache):
+            result = await _arun_all(calls)
+        else:
+            from .caching.calls import arun_cached
+
+            result = await arun_cached(store, cache, calls, messages, params, meta, _arun_all)
     except BaseException as exc:
         if run is not None:
             settle(meta, calls, started)
@@ -393,7 +408,7 @@ def completion(
         "azure": azure, "logger_fn": logger_fn, "verbose": verbose, "num_retries": num_retries,
         "drop_params": drop_params, "extra_headers": extra_headers, "extra_body": extra_body,
     }
-    return _complete(model, messages, params, own, callbacks)  # type: ignore[no-any-return]
+    return _complete(model, messages, params, own, callbacks, cache)  # type: ignore[no-any-return]
 
 
 @overload
@@ -463,4 +478,4 @@ async def acompletion(
         "azure": azure, "logger_fn": logger_fn, "verbose": verbose, "num_retries": num_retries,
         "drop_params": drop_params, "extra_headers": extra_headers, "extra_body": extra_body,
     }
-    return await _acomplete(model, messages, params, own, callbacks)  # type: ignore[no-any-return]
+    return await _acomplete(model, messages, params, own, callbacks, cache)  # type: ignore[no-any-return]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from pydantic_core import from_json
 
-from . import retries
+from . import retries, transport
 from .calllog import CallLog
 from .capabilities import apply_capabilities, find_family
 from .config import ProviderSettings
@@ -110,7 +110,7 @@ class Call:
         """
         if self.abandoned or attempt >= self.num_retries or not retries.is_retryable(error):
             return None
-        delay = retries.backoff_delay(attempt, error)
+        delay = transport.pause(retries.backoff_delay(attempt, error))
         remaining = self.remaining()
         if remaining is not None and delay >= remaining:
             raise self.enrich(
@@ -244,6 +244,8 @@ def prepare(
         extra_headers=extra_headers,
         extra_body=extra_body,
         drop_params=drop_params,
+        # A replayed cassette sends nothing, so it needs no key.
+        keyless=transport.replaying(),
     )
     family = find_family(adapter.families, provider_model)
     hide_usage = False

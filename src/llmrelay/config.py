@@ -12,7 +12,10 @@ from typing import Any, Callable, Mapping, Protocol
 from .exceptions import AuthenticationError, BadRequestError
 from .masking import mask_secret
 
-__all__ = ["ProviderSettings", "SettingsSource", "mask_secret"]
+__all__ = ["KEYLESS", "ProviderSettings", "SettingsSource", "mask_secret"]
+
+# The key of a call that sends nothing (a cassette replaying): never a real credential.
+KEYLESS = "llmrelay-replay-no-key"
 
 
 class SettingsSource(Protocol):
@@ -74,9 +77,11 @@ class ProviderSettings:
         extra_headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
         drop_params: bool = False,
+        keyless: bool = False,
         env: Mapping[str, str] = os.environ,
     ) -> "ProviderSettings":
-        """Arguments win over the adapter's env vars; a missing key raises before any request."""
+        """Arguments win over the adapter's env vars; a missing key raises before any request,
+        unless ``keyless`` (nothing will be sent: a stand-in key is used)."""
         given = {k: v for k, v in (options or {}).items() if v is not None}
         # The environment is read only for what the arguments left out (each read costs ~1 us).
         resolved: dict[str, Any] = {
@@ -86,6 +91,8 @@ class ProviderSettings:
         resolved.update(given)
         key = api_key or next((env[v] for v in adapter.api_key_env if env.get(v)), None)
         finish = adapter.finish_settings
+        if not key and keyless:
+            key = KEYLESS
         if finish is None and not key and not resolved.get("azure_ad_token"):
             raise AuthenticationError(
                 f"No API key for {adapter.name}: pass api_key= or set "

@@ -6,12 +6,13 @@ answered as one OpenAI embeddings list in input order.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import hooks
+from . import hooks, transport
 from .call import Call, deadline_of, new_call
 from .capabilities import EmbeddingFamily, apply_capabilities, find_family
 from .config import ProviderSettings
@@ -173,7 +174,7 @@ def _settings(adapter: "Adapter", options: dict[str, Any], own: dict[str, Any],
         return ProviderSettings.resolve(
             adapter, api_key=own["api_key"], api_base=own["api_base"], options=options,
             extra_headers=own["extra_headers"], extra_body=own["extra_body"],
-            drop_params=own["drop_params"],
+            drop_params=own["drop_params"], keyless=transport.replaying(),
         )
     except APIError as exc:
         exc.model = exc.model or model
@@ -289,10 +290,13 @@ def _run_batches(batches: list[Batch]) -> EmbeddingResponse:
 
 
 def _embed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
-           callbacks: list[Any] | None) -> EmbeddingResponse:
-    """Prepare, run, settle ``meta`` and tell the hooks: the whole of ``embedding()``."""
+           callbacks: list[Any] | None, cache: Any = None) -> EmbeddingResponse:
+    """Prepare, run, settle ``meta`` and tell the hooks: the whole of ``embedding()``.
+
+    ``cache`` is the call's cache controls; ``llmrelay.cache`` is read once, here."""
     started = time.perf_counter()
     scope = SCOPE.get()
+    store = sys.modules["llmrelay"].cache
     try:
         prepared = prepare_embedding(model, input, params, own)
     except APIError as exc:
@@ -303,7 +307,14 @@ def _embed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
     run = hooks.begin(callbacks, scope, _starter(prepared, scope, started))
     pause = _pause_for(prepared.batches)
     try:
-        result = _run_batches(prepared.batches)
+        if store is None or (scope is not None and not scope.cache):
+            result = _run_batches(prepared.batches)
+        else:
+            from .caching.calls import run_cached_embedding
+
+            result = run_cached_embedding(store, cache, prepared, meta,
+                                          lambda: _run_batches(prepared.batches),
+                                          EmbeddingResponse)
     except BaseException as exc:
         pause.release()
         if run is not None:
@@ -376,10 +387,11 @@ async def _arun_batches(batches: list[Batch]) -> EmbeddingResponse:
 
 
 async def _aembed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
-                  callbacks: list[Any] | None) -> EmbeddingResponse:
+                  callbacks: list[Any] | None, cache: Any = None) -> EmbeddingResponse:
     """The async twin of ``_embed``."""
     started = time.perf_counter()
     scope = SCOPE.get()
+    store = sys.modules["llmrelay"].cache
     try:
         prepared = prepare_embedding(model, input, params, own)
     except APIError as exc:
@@ -390,9 +402,17 @@ async def _aembed(model: str, input: Any, params: dict[str, Any], own: dict[str,
     run = hooks.begin(callbacks, scope, _starter(prepared, scope, started))
     pause = _pause_for(prepared.batches)
     try:
-        running = _arun_batches(prepared.batches)
-        result: EmbeddingResponse = await (
-            running if calls[0].deadline is None else with_deadline(calls[0], running))
+        def running() -> Any:
+            batches = _arun_batches(prepared.batches)
+            return batches if calls[0].deadline is None else with_deadline(calls[0], batches)
+
+        if store is None or (scope is not None and not scope.cache):
+            result: EmbeddingResponse = await running()
+        else:
+            from .caching.calls import arun_cached_embedding
+
+            result = await arun_cached_embedding(store, cache, prepared, meta, running,
+                                                 EmbeddingResponse)
     except BaseException as exc:
         pause.release()
         if run is not None:
@@ -455,7 +475,7 @@ def embedding(
         "verbose": verbose, "drop_params": drop_params, "extra_headers": extra_headers,
         "extra_body": extra_body,
     }
-    return _embed(model, input, params, own, callbacks)
+    return _embed(model, input, params, own, callbacks, cache)
 
 
 async def aembedding(
@@ -496,4 +516,4 @@ async def aembedding(
         "verbose": verbose, "drop_params": drop_params, "extra_headers": extra_headers,
         "extra_body": extra_body,
     }
-    return await _aembed(model, input, params, own, callbacks)
+    return await _aembed(model, input, params, own, callbacks, cache)

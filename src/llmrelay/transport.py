@@ -34,7 +34,8 @@ DEFAULT_TIMEOUT = 600.0
 _CONNECTION_ERRORS = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.ProxyError,
                       httpcore.UnsupportedProtocol)
 
-__all__ = ["AsyncResponse", "Response", "TimeoutTypes", "aclose", "asend", "close", "send"]
+__all__ = ["AsyncResponse", "Response", "TimeoutTypes", "aclose", "asend", "close", "pause",
+           "replayed", "replaying", "send", "set_interceptor"]
 
 
 # One encoder for every request: json.dumps with options builds a new one per call.
@@ -259,7 +260,39 @@ def _wire_headers(headers: Mapping[str, str], url: httpcore.URL,
     return out
 
 
+# What every request goes through instead of the network when set: a cassette
+# (``llmrelay.testing.cassette``) recording or replaying. A global, not a context variable, so
+# the threads of an ``n > 1`` fan-out see it too.
+_interceptor: Any = None
+
+
+def set_interceptor(interceptor: Any) -> Any:
+    """Route every ``send`` / ``asend`` through ``interceptor`` (``None``: the network again);
+    returns the one it replaces. An interceptor has ``send(request, timeout)``,
+    ``async asend(request, timeout)`` and ``replaying`` (true when nothing reaches the network)."""
+    global _interceptor
+    previous, _interceptor = _interceptor, interceptor
+    return previous
+
+
+def replaying() -> bool:
+    """True while an interceptor answers every request itself (a cassette replaying)."""
+    return _interceptor is not None and bool(_interceptor.replaying)
+
+
+def pause(delay: float) -> float:
+    """How long to really wait before a retry or a poll: nothing while a cassette replays."""
+    return 0.0 if _interceptor is not None and _interceptor.replaying else delay
+
+
 def send(request: "HTTPRequest", timeout: TimeoutTypes = None) -> Response:
+    """Send one request (through the interceptor, when one is set)."""
+    if _interceptor is not None:
+        return _interceptor.send(request, timeout)  # type: ignore[no-any-return]
+    return network_send(request, timeout)
+
+
+def network_send(request: "HTTPRequest", timeout: TimeoutTypes = None) -> Response:
     """Send one request on the shared sync pool.
 
     A streaming request with status 200 returns with its body unread; read it with
@@ -355,7 +388,14 @@ def _aiohttp_timeout(timeout: TimeoutTypes) -> "aiohttp.ClientTimeout":
 
 
 async def asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> AsyncResponse:
-    """The async twin of ``send``, on the running loop's aiohttp session."""
+    """The async twin of ``send``."""
+    if _interceptor is not None:
+        return await _interceptor.asend(request, timeout)  # type: ignore[no-any-return]
+    return await network_asend(request, timeout)
+
+
+async def network_asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> AsyncResponse:
+    """The async twin of ``network_send``, on the running loop's aiohttp session."""
     entry = _sessions.get(asyncio.get_running_loop())
     session = entry[0] if entry is not None and not entry[0].closed else await _session()
     aiohttp = sys.modules["aiohttp"]
@@ -380,6 +420,47 @@ async def asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> AsyncRe
         raise Timeout(f"Request timed out: {exc!r}") from exc
     except aiohttp.ClientError as exc:
         raise APIConnectionError(f"Connection error: {exc!r}") from exc
+
+
+class _Replayed:
+    """The raw body of a replayed stream: its byte chunks as they were received, read by
+    ``Response.iter_bytes`` / ``AsyncResponse.aiter_bytes`` exactly as from the network;
+    ``error`` is raised after them (a stream that failed midway)."""
+
+    def __init__(self, chunks: list[bytes], error: Exception | None) -> None:
+        self.content = self
+        self._chunks = chunks
+        self._error = error
+
+    @property
+    def stream(self) -> Iterator[bytes]:
+        yield from self._chunks
+        if self._error is not None:
+            raise self._error
+
+    async def iter_any(self) -> AsyncIterator[bytes]:
+        for chunk in self._chunks:
+            yield chunk
+        if self._error is not None:
+            raise self._error
+
+    def close(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
+def replayed(status: int, headers: Mapping[str, str], content: bytes,
+             chunks: list[bytes] | None = None, error: Exception | None = None, *,
+             asynchronous: bool = False) -> "Response | AsyncResponse":
+    """A recorded answer as the transport's own response: ``content`` for a whole body, or the
+    stream ``chunks`` (then ``error``, if the stream failed midway) for a streamed one."""
+    raw = None if chunks is None else _Replayed(chunks, error)
+    if asynchronous:
+        return AsyncResponse(status, dict(headers), content, raw)
+    pairs = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    return Response(status, pairs, content, raw)
 
 
 def close() -> None:
