@@ -5,16 +5,15 @@ answered as one OpenAI embeddings list in input order.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import hooks, transport
 from .call import Call, deadline_of, new_call
 from .capabilities import EmbeddingFamily, apply_capabilities, find_family
+from .concurrently import arun_all, run_all
 from .config import ProviderSettings
 from .embedding_types import (
     CollectorPause,
@@ -23,7 +22,7 @@ from .embedding_types import (
     EmbeddingUsage,
     embedding_response,
 )
-from .exceptions import APIError, BadRequestError, Timeout
+from .exceptions import APIError, BadRequestError
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
 from .scope import SCOPE
@@ -265,28 +264,8 @@ def _header_usage(value: str | None) -> EmbeddingUsage | None:
 def _run_batches(batches: list[Batch]) -> EmbeddingResponse:
     if len(batches) == 1:
         return _run_batch(batches[0])
-    pool = ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT, len(batches)),
-                              thread_name_prefix="llmrelay-embedding")
-    futures = [pool.submit(_run_batch, b) for b in batches]
-    call = batches[0].call
-    try:
-        remaining = call.remaining()
-        done, pending = wait(futures, timeout=None if remaining is None else max(remaining, 0),
-                             return_when=FIRST_EXCEPTION)
-        failed = next((f.exception() for f in futures if f in done and f.exception()), None)
-        if failed is not None:
-            raise failed
-        if pending:
-            raise call.enrich(Timeout("force_timeout reached before the call finished"))
-        return merge([f.result() for f in futures])
-    except BaseException:
-        for batch in batches:
-            batch.call.abandoned = True
-        raise
-    finally:
-        # Requests in flight end on their own (their timeouts are cut to the deadline);
-        # batches not started yet never start.
-        pool.shutdown(wait=False, cancel_futures=True)
+    return merge(run_all(_run_batch, batches, [b.call for b in batches], MAX_CONCURRENT,
+                         "llmrelay-embedding"))
 
 
 def _embed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
@@ -365,25 +344,7 @@ async def _arun_batch(batch: Batch) -> EmbeddingResponse:
 async def _arun_batches(batches: list[Batch]) -> EmbeddingResponse:
     if len(batches) == 1:
         return await _arun_batch(batches[0])
-    gate = asyncio.Semaphore(MAX_CONCURRENT)
-
-    async def gated(batch: Batch) -> EmbeddingResponse:
-        async with gate:
-            return await _arun_batch(batch)
-
-    tasks = [asyncio.ensure_future(gated(b)) for b in batches]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = next((t.exception() for t in tasks if t.done() and t.exception()), None)
-        if failed is not None:
-            raise failed
-        return merge([t.result() for t in tasks])
-    finally:
-        pending = [t for t in tasks if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+    return merge(await arun_all(_arun_batch, batches, MAX_CONCURRENT))
 
 
 async def _aembed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
