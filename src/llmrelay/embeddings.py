@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .meta import CallMeta
     from .providers.base import Adapter, EmbeddingAdapter
     from .scope import CallScope
-    from .transport import TimeoutTypes
+    from .transport import AsyncResponse, Response, TimeoutTypes
 
 __all__ = ["aembedding", "embedding"]
 
@@ -53,6 +53,8 @@ class Batch:
     call: Call
     request: EmbeddingRequest
     parser: Callable[[Any, EmbeddingRequest], EmbeddingResponse]
+    # The endpoint's ``usage_header``: where the input tokens are when the body has none.
+    usage_header: str | None = None
     # Set on a call's only batch: the collector is held from its parse to the call's return.
     pause: CollectorPause | None = None
 
@@ -199,7 +201,7 @@ def _split(adapter: "Adapter", endpoint: "EmbeddingAdapter", family: EmbeddingFa
         call = new_call(adapter, ctx, request, timeout=own["timeout"], deadline=deadline,
                         num_retries=own["num_retries"], logger_fn=own["logger_fn"],
                         verbose=own["verbose"])
-        batches.append(Batch(call, asked, endpoint.parse_response))
+        batches.append(Batch(call, asked, endpoint.parse_response, endpoint.usage_header))
     return batches
 
 
@@ -234,17 +236,29 @@ def merge(results: Sequence[EmbeddingResponse]) -> EmbeddingResponse:
 def _run_batch(batch: Batch) -> EmbeddingResponse:
     call = batch.call
     response = send_with_retries(call, call.request)
-    return _answer(batch, call.parse_with(response, batch.translate))
+    return _answer(batch, call.parse_with(response, batch.translate), response)
 
 
-def _answer(batch: Batch, result: EmbeddingResponse) -> EmbeddingResponse:
+def _answer(batch: Batch, result: EmbeddingResponse,
+            response: "Response | AsyncResponse") -> EmbeddingResponse:
     call = batch.call
     sent = len(batch.request["input"])
     if len(result.data) != sent:
         raise call.enrich(APIError(
             f"{call.provider} returned {len(result.data)} embeddings for {sent} inputs"))
+    if result.usage is None and batch.usage_header is not None:
+        result.usage = _header_usage(response.headers.get(batch.usage_header))
     call.model, call.usage = result.model, result.usage
     return result
+
+
+def _header_usage(value: str | None) -> EmbeddingUsage | None:
+    """The usage a token-count header states; ``None`` when it is missing or not a count."""
+    try:
+        tokens = int(value) if value is not None else -1
+    except ValueError:
+        return None
+    return EmbeddingUsage.of_prompt(tokens) if tokens >= 0 else None
 
 
 def _run_batches(batches: list[Batch]) -> EmbeddingResponse:
@@ -324,7 +338,7 @@ def _starter(prepared: EmbeddingCall, scope: "CallScope | None", started: float)
 async def _arun_batch(batch: Batch) -> EmbeddingResponse:
     call = batch.call
     response = await asend_with_retries(call, call.request)
-    return _answer(batch, call.parse_with(response, batch.translate))
+    return _answer(batch, call.parse_with(response, batch.translate), response)
 
 
 async def _arun_batches(batches: list[Batch]) -> EmbeddingResponse:

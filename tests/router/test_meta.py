@@ -100,4 +100,5 @@ def test_a_failed_fan_out_fails_over_as_a_whole(emu: Emulator) -> None:
     resp = router.completion(model="claude", messages=MESSAGES, n=2)
     assert len(resp.choices) == 2
     assert resp.meta.deployment == "c2"
-    assert emu.count(provider="anthropic") == 4
+    # c1's refused request ends its fan-out at once: its sibling was sent or never started.
+    assert emu.count(provider="anthropic") in (3, 4)
