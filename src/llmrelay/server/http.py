@@ -53,8 +53,8 @@ def json_headers(request_id: str, extra: dict[str, str] | None = None) -> list[t
 class Request:
     """One HTTP request: its scope, its body (read on demand, within a size limit) and its id."""
 
-    __slots__ = ("_headers", "body_read", "method", "path", "receive", "request_id", "scope",
-                 "send", "started", "wall_start")
+    __slots__ = ("_headers", "method", "path", "receive", "request_id", "scope", "send",
+                 "started", "wall_start")
 
     def __init__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.scope = scope
@@ -66,7 +66,6 @@ class Request:
         self.wall_start = time.time()
         self.request_id = new_request_id()
         self._headers: dict[bytes, bytes] | None = None
-        self.body_read = False
 
     def header(self, name: bytes) -> str | None:
         if self._headers is None:
@@ -112,7 +111,6 @@ class Request:
                 parts.append(chunk)
             if not message.get("more_body", False):
                 break
-        self.body_read = True
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
     async def json(self, limit: int) -> Any:

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import math
 import secrets
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .durations import iso, parse_duration
@@ -165,7 +165,3 @@ def _setting(name: str, value: Any, now: float) -> dict[str, Any]:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise fail("a whole number, 0 or more")
     return {name: value}
-
-
-def updated(record: KeyRecord, changes: Mapping[str, Any]) -> KeyRecord:
-    return replace(record, **changes)

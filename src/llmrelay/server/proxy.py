@@ -66,10 +66,9 @@ class Outcome:
 class Exchange:
     """One proxied request from arrival to its spend row."""
 
-    def __init__(self, gw: Services, request: Request, kind: str) -> None:
+    def __init__(self, gw: Services, request: Request) -> None:
         self.gw = gw
         self.request = request
-        self.kind = kind
         self.outcome = Outcome()
         self.principal: Principal | None = None
         self.grant: Grant | None = None
@@ -207,10 +206,10 @@ class Exchange:
         return from_upstream(exc, self.gw.secrets)
 
 
-async def _exchange(gw: Services, request: Request, kind: str,
+async def _exchange(gw: Services, request: Request,
                     work: Callable[[Exchange, dict[str, Any]], Awaitable[None]]) -> None:
     """The frame every proxied request runs in: one answer, one spend row, whatever happens."""
-    ex = Exchange(gw, request, kind)
+    ex = Exchange(gw, request)
     gw.lifecycle.begin()
     try:
         try:
@@ -235,7 +234,7 @@ def _needs_demand(ex: Exchange) -> bool:
 
 
 async def chat_completions(gw: Services, request: Request) -> None:
-    await _exchange(gw, request, "chat", _chat)
+    await _exchange(gw, request, _chat)
 
 
 async def _chat(ex: Exchange, body: dict[str, Any]) -> None:
@@ -271,7 +270,7 @@ async def _chat(ex: Exchange, body: dict[str, Any]) -> None:
 
 
 async def embeddings(gw: Services, request: Request) -> None:
-    await _exchange(gw, request, "embedding", _embed)
+    await _exchange(gw, request, _embed)
 
 
 async def _embed(ex: Exchange, body: dict[str, Any]) -> None:

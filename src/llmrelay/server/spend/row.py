@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
-
-from ..durations import iso
 
 __all__ = ["COLUMNS", "SpendRow"]
 
@@ -41,13 +39,6 @@ class SpendRow:
     def from_record(cls, record: dict[str, Any]) -> SpendRow:
         values: dict[str, Any] = {name: record.get(name) for name in COLUMNS}
         return cls(**values)
-
-    def public(self) -> dict[str, Any]:
-        """The ``/spend/logs`` shape: times as ISO 8601 UTC."""
-        out = asdict(self)
-        out["start_time"] = iso(self.start_time)
-        out["end_time"] = iso(self.end_time)
-        return out
 
 
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(SpendRow))
