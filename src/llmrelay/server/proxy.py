@@ -17,6 +17,7 @@ from pydantic_core import to_json
 from ..exceptions import APIError
 from .auth import authenticate
 from .errors import GatewayError, from_upstream
+from .forward import Forwarded
 from .http import ClientGone, json_headers
 from .limits import Demand, Grant, KeyLimits, Refused
 from .spend.row import SpendRow
@@ -297,7 +298,6 @@ async def _embed(ex: Exchange, body: dict[str, Any]) -> None:
 async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
     """Forward the Router's stream chunk by chunk; bill what was streamed however it ends."""
     gw, request, o = ex.gw, ex.request, ex.outcome
-    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     started = time.perf_counter()
     try:
         stream = await gw.router.acompletion(**ex.call_args(body))
@@ -310,87 +310,43 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
     o.overhead = max(0.0, time.perf_counter() - request.started - waited)
     headers = ex.headers()
     headers[0] = SSE_HEADERS[0]
-    headers += SSE_HEADERS[1:]
-    send = request.send
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await request.send({"type": "http.response.start", "status": 200,
+                        "headers": headers + SSE_HEADERS[1:]})
     ex.streaming = True
-
-    texts: list[str] = []
-    usage = None
-    disconnected = cut = False
-    finished = False
-    handler = asyncio.current_task()
-
-    async def watch() -> None:
-        nonlocal disconnected
-        while (await request.receive())["type"] != "http.disconnect":
-            pass
-        if not finished and handler is not None:
-            disconnected = True
-            handler.cancel()
-
-    watcher = asyncio.get_running_loop().create_task(watch())
-    error: GatewayError | None = None
-    complete = False
-    try:
-        try:
-            async for chunk in stream:
-                if o.model is None:
-                    o.model = chunk.model
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                if chunk.choices:
-                    for choice in chunk.choices:
-                        _collect(choice.delta, texts)
-                elif chunk.usage is not None and not include_usage:
-                    continue  # the usage-only chunk the client did not ask for
-                await send({"type": "http.response.body",
-                            "body": b"data: " + chunk.model_dump_json().encode() + b"\n\n",
-                            "more_body": True})
-            complete = True
-        except APIError as exc:
-            error = from_upstream(exc, gw.secrets)
-        finished = True
-    except asyncio.CancelledError:
-        # The client left (bill what it got), or the shutdown grace ran out (bill it too, then
-        # let the cancellation go on).
-        cut = not disconnected
-        uncancel = getattr(handler, "uncancel", None)
-        if disconnected and uncancel is not None:
-            uncancel()
-    finally:
-        finished = True
-        watcher.cancel()
-        if not complete:  # the provider stops generating what nobody will read
-            await _close(stream)
-    meta = getattr(stream, "meta", None)
-    if meta is not None and usage is None:
-        usage = meta.usage
-    if disconnected or cut or error is not None or usage is None:
-        o.prompt = gw.accounting.prompt_tokens(o.group or "", messages=body.get("messages"))
-        o.completion = gw.accounting.prompt_tokens(o.group or "", text="".join(texts)) if texts else 0
-        o.total = o.prompt + o.completion
-        if meta is not None:
-            o.cache_hit = bool(meta.cache_hit)
-        o.cost = gw.accounting.cost(o.deployment, o.prompt, o.completion, None)
-    else:
-        ex.fill(meta, usage, o.model)
-    if disconnected:
-        o.status, o.status_code = "disconnected", 499
-    elif cut:
-        o.status, o.status_code = "error", 503
-    elif error is not None:
-        o.status, o.status_code = "error", error.status
+    sent = Forwarded(bool((body.get("stream_options") or {}).get("include_usage")))
+    await sent.run(stream, request, gw.secrets)
+    _bill_stream(ex, body, sent, getattr(stream, "meta", None))
     await ex.settle()
     await ex.finish()
-    if cut:
-        raise asyncio.CancelledError
-    if disconnected:
-        return
-    if error is not None:
-        await send({"type": "http.response.body", "body": b"data: " + error.body() + b"\n\n"})
-        return
-    await send({"type": "http.response.body", "body": DONE})
+    if sent.ending == "cut":
+        raise asyncio.CancelledError  # the shutdown's, now that the row is written
+    if sent.error is not None:
+        await request.send({"type": "http.response.body",
+                            "body": b"data: " + sent.error.body() + b"\n\n"})
+    elif sent.ending == "complete":
+        await request.send({"type": "http.response.body", "body": DONE})
+
+
+def _bill_stream(ex: Exchange, body: dict[str, Any], sent: Forwarded, meta: Any) -> None:
+    """The usage of a finished stream, or for one that did not finish, its prompt and the
+    streamed text counted offline."""
+    o, accounting = ex.outcome, ex.gw.accounting
+    o.model = o.model or sent.model
+    usage = sent.usage if sent.usage is not None else (meta.usage if meta is not None else None)
+    if sent.ending == "complete" and usage is not None:
+        ex.fill(meta, usage, o.model)
+    else:
+        o.prompt = accounting.prompt_tokens(o.group or "", messages=body.get("messages"))
+        o.completion = accounting.prompt_tokens(o.group or "", text=sent.text) if sent.texts else 0
+        o.total = o.prompt + o.completion
+        o.cache_hit = bool(meta.cache_hit) if meta is not None else False
+        o.cost = accounting.cost(o.deployment, o.prompt, o.completion, None)
+    if sent.ending == "disconnected":
+        o.status, o.status_code = "disconnected", 499
+    elif sent.ending == "cut":
+        o.status, o.status_code = "error", 503
+    elif sent.error is not None:
+        o.status, o.status_code = "error", sent.error.status
 
 
 def _reported_cost(meta: Any) -> float | None:
@@ -403,30 +359,6 @@ def _reported_cost(meta: Any) -> float | None:
         log.warning("pricing failed for %s: %s", getattr(meta, "model", None), type(exc).__name__)
         return None
     return float(cost) if isinstance(cost, (int, float)) else None
-
-
-def _collect(delta: Any, texts: list[str]) -> None:
-    """The text a delta adds (content, tool arguments): what a disconnect bills."""
-    if delta.content:
-        texts.append(delta.content)
-    for call in delta.tool_calls or ():
-        if call.function is not None and call.function.arguments:
-            texts.append(call.function.arguments)
-    if delta.function_call is not None and delta.function_call.arguments:
-        texts.append(delta.function_call.arguments)
-    reasoning = getattr(delta, "reasoning_content", None)
-    if isinstance(reasoning, str) and reasoning:
-        texts.append(reasoning)
-
-
-async def _close(stream: Any) -> None:
-    """Close the upstream stream (its connection goes, the provider stops generating)."""
-    try:
-        await asyncio.shield(stream.aclose())
-    except (APIError, OSError, asyncio.CancelledError):
-        pass
-    except Exception as exc:  # a close must never turn a billed answer into a 500
-        log.debug("closing an upstream stream failed: %s", type(exc).__name__)
 
 
 def models_list(gw: Services, principal: Principal) -> bytes:
