@@ -15,7 +15,7 @@ import pytest
 from llmrelay.testing import Emulator
 
 from .gateway import Gateway, emulator_config, error_of, table
-from .services import PostgresServer, run_async
+from ..services import PostgresServer, run_async
 
 
 @pytest.fixture
