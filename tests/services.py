@@ -86,8 +86,9 @@ def redis_binary() -> str:
 class RedisServer:
     """A throwaway ``redis-server`` on a free port, ours to kill, pause and start again."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, persistent: bool = False) -> None:
         self.binary = redis_binary()
+        self.persistent = persistent  # an append-only file: a restart keeps what was written
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="llmrelay-redis-")
         self.proc: subprocess.Popen[bytes] | None = None
@@ -100,7 +101,7 @@ class RedisServer:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
+             "--appendonly", "yes" if self.persistent else "no", "--dir", self.dir],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not redis_reachable(self.url):

@@ -11,8 +11,8 @@ import pytest
 
 from llmrelay.testing import Emulator
 
-from .gateway import Gateway, emulator_config
 from ..services import Postgres
+from .gateway import Gateway, emulator_config
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

@@ -37,9 +37,9 @@ def _key() -> str:
     return uuid.uuid4().hex
 
 
-async def _try(limiter: RedisLimiter, limits: KeyLimits, demand: Demand = Demand()) -> str:
+async def _try(limiter: RedisLimiter, limits: KeyLimits, demand: Demand | None = None) -> str:
     try:
-        await limiter.acquire(limits, demand, time.time())
+        await limiter.acquire(limits, demand or Demand(), time.time())
         return "ok"
     except Refused as refusal:
         return refusal.reason
