@@ -10,6 +10,7 @@ databases are created per session and dropped, nothing is flushed.
 from __future__ import annotations
 
 import asyncio
+import glob
 import itertools
 import os
 import shutil
@@ -25,8 +26,7 @@ SESSION = os.urandom(4).hex()
 REDIS_PREFIX = f"llmrelay-test:{SESSION}"  # every Redis key a test makes starts with this
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_BIN_DIRS = ("/usr/lib/postgresql/17/bin", "/usr/lib/postgresql/16/bin",
-               "/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin")
+PG_BIN_DIRS = ("/usr/lib/postgresql/*/bin", "/usr/local/bin", "/usr/bin")  # newest version first
 
 
 class Unavailable(RuntimeError):
@@ -183,10 +183,11 @@ async def _pg_ping(url: str) -> str | None:
 
 def pg_binary(name: str) -> str | None:
     def find() -> str | None:
-        for directory in PG_BIN_DIRS:
-            candidate = Path(directory) / name
-            if candidate.exists():
-                return str(candidate)
+        for pattern in PG_BIN_DIRS:
+            for directory in sorted(glob.glob(pattern), reverse=True):
+                candidate = Path(directory) / name
+                if candidate.exists():
+                    return str(candidate)
         return shutil.which(name)
 
     found = find()

@@ -16,7 +16,9 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["RedisDown", "RedisLink", "Script"]
+from .resp import ReplyError, RespConnection
+
+__all__ = ["RedisDown", "RedisLink", "ReplyError", "Script"]
 
 log = logging.getLogger("llmrelay.server")
 
@@ -41,19 +43,13 @@ _Call = tuple["Script | None", Sequence[Any], "asyncio.Future[Any]"]
 
 
 class RedisLink:
-    """One asyncio Redis client shared by the limiter and the spend sink of a process."""
+    """One Redis connection shared by the limiter and the spend sink of a process."""
 
     def __init__(self, url: str, *, timeout: float = TIMEOUT, retry_every: float = RETRY_EVERY) -> None:
-        import redis.asyncio as aioredis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
         self.url = url
         self.timeout = timeout
         self.retry_every = retry_every
-        self.client = aioredis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 0), health_check_interval=0)
+        self._conn = RespConnection(url)
         self._queue: list[_Call] = []
         self._sender: asyncio.Task[None] | None = None
         self._down_until = 0.0
@@ -96,36 +92,29 @@ class RedisLink:
             for (_, _, future), result in zip(batch, results):
                 if future.done():
                     continue
-                if isinstance(result, BaseException):
+                if isinstance(result, ReplyError):
                     future.set_exception(result)
                 else:
                     future.set_result(result)
 
     async def _pipeline(self, batch: list[_Call]) -> list[Any]:
-        from redis.exceptions import NoScriptError
-
-        pipe = self.client.pipeline(transaction=False)
-        for script, args, _ in batch:
-            if script is None:
-                pipe.execute_command(*args)
-            else:
-                pipe.evalsha(script.sha, 0, *args)
-        results: list[Any] = await pipe.execute(raise_on_error=False)
-        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+        if not self._conn.open:
+            self._conn.close()
+            await self._conn.connect()
+        results = await self._conn.send([
+            c if s is None else ("EVALSHA", s.sha, 0, *c) for s, c, _ in batch])
+        missing = [i for i, r in enumerate(results)
+                   if isinstance(r, ReplyError) and str(r).startswith("NOSCRIPT")]
         if missing:  # Redis restarted (or SCRIPT FLUSH): load once, run those again
             scripts: dict[str, Script] = {}
             for i in missing:
                 script = batch[i][0]
                 if script is not None:
                     scripts[script.sha] = script
-            for script in scripts.values():
-                await self.client.script_load(script.source)
-            again = self.client.pipeline(transaction=False)
-            for i in missing:
-                script, args, _ = batch[i]
-                assert script is not None
-                again.evalsha(script.sha, 0, *args)
-            for i, result in zip(missing, await again.execute(raise_on_error=False)):
+            again = await self._conn.send([("SCRIPT", "LOAD", s.source) for s in scripts.values()]
+                                          + [("EVALSHA", batch[i][0].sha, 0, *batch[i][1])  # type: ignore[union-attr]
+                                             for i in missing])
+            for i, result in zip(missing, again[len(scripts):]):
                 results[i] = result
         return results
 
@@ -145,10 +134,7 @@ class RedisLink:
             if not future.done():
                 future.set_exception(error)
         self._queue = []
-        try:  # the pool's sockets went with the server: the next try opens a fresh one
-            await self.client.connection_pool.disconnect(inuse_connections=True)
-        except Exception:  # closing dead sockets must not fail anything
-            pass
+        self._conn.close()  # its state is unknown now: the next try opens a fresh one
 
     def _recovered(self) -> None:
         if self._down_since is not None:
@@ -162,8 +148,5 @@ class RedisLink:
                 await asyncio.wait_for(asyncio.shield(self._sender), self.timeout)
             except (asyncio.TimeoutError, Exception):
                 pass
-        try:
-            await self.client.aclose()
-        except Exception:  # closing a dead connection may fail; nothing to do
-            pass
+        self._conn.close()
 

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..redis_link import RedisDown, Script
+from ..redis_link import RedisDown, ReplyError, Script
 from .base import Demand, Grant, KeyLimits, Refused
 from .memory import MemoryLimiter
 
@@ -71,12 +71,10 @@ class RedisLimiter:
 
     async def _run(self, args: list[Any]) -> Any:
         """The script with this replica's owed settlements; ``RedisDown`` when it cannot run."""
-        from redis.exceptions import ResponseError
-
         owed = self._take()
         try:
             return await self.link.script(LIMITS, [self.prefix, self.lease_ttl, *owed, *args])
-        except ResponseError as exc:  # a broken script must not stop requests: go local
+        except ReplyError as exc:  # a broken script must not stop requests: go local
             if not self._broken_logged:
                 self._broken_logged = True
                 log.error("limits: the Redis script failed (%s); using local limits", exc)
