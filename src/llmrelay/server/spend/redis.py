@@ -39,6 +39,7 @@ log = logging.getLogger("llmrelay.server")
 
 GROUP = "writers"
 BLOCK_MS = 500  # a reader waits this long for new rows before looking at the rest again
+GATHER = 0.1  # seconds a writer lets rows gather between batches (one transaction per batch)
 CLAIM_IDLE = 5.0  # seconds a row may sit read but unacknowledged before another replica takes it
 CLAIM_EVERY = 2.0
 FORGET_CONSUMERS_EVERY = 300.0  # dead replicas' empty consumer entries are removed this often
@@ -132,6 +133,8 @@ class RedisSpendSink:
                     delay = min(delay * 2, 2.0)
                     continue
                 delay = 0.25
+                if entries and len(entries) < self._batch_size:
+                    await asyncio.sleep(GATHER)  # fewer, bigger batches: far less work per row
                 if time.monotonic() >= next_forget:
                     next_forget = time.monotonic() + FORGET_CONSUMERS_EVERY
                     await self._forget_consumers()
