@@ -100,8 +100,6 @@ if op == 'renew' then
   for k = 1, n do
     local token, lease = ARGV[i + 2 * k], ARGV[i + 2 * k + 1]
     redis.call('ZADD', P .. ':l:' .. token, 'XX', now + LEASE_TTL, lease)
-    redis.call('PEXPIRE', P .. ':l:' .. token, math.floor(LEASE_TTL * 2000))
-    redis.call('PEXPIRE', P .. ':lc:' .. token, math.floor(LEASE_TTL * 2000))
   end
   return {1}
 end
@@ -125,6 +123,10 @@ local spent, reserved = 0, 0
 if budget then
   local b = redis.call('HMGET', bkey, 'p', 's', 'v')
   reserved = tonumber(b[3] or '0')
+  if reserved ~= 0 and redis.call('EXISTS', P .. ':l:' .. token) == 0 then
+    reserved = 0  -- every reservation belongs to a lease, and none is left: heal any drift
+    redis.call('HSET', bkey, 'v', '0')
+  end
   if b[1] ~= period then
     -- First sight of the key in this period (or Redis lost it): start from the database's
     -- spend. Reservations of requests still in flight from the last period stay counted.
@@ -177,8 +179,9 @@ if lease ~= '' then
   redis.call('ZADD', lkey, now + LEASE_TTL, lease)
   redis.call('HSET', P .. ':lc:' .. token, lease, string.format('%.17g', demand_cost) .. '|' ..
              period .. '|' .. minute .. '|' .. demand_tokens)
-  redis.call('PEXPIRE', lkey, math.floor(LEASE_TTL * 2000))
-  redis.call('PEXPIRE', P .. ':lc:' .. token, math.floor(LEASE_TTL * 2000))
+  -- Kept as long as the budget's counter: a dead lease must still be there to give back.
+  redis.call('EXPIRE', lkey, LIFE_TTL)
+  redis.call('EXPIRE', P .. ':lc:' .. token, LIFE_TTL)
 end
 if budget and demand_cost > 0 then
   redis.call('HSET', bkey, 'v', string.format('%.17g', reserved + demand_cost))
