@@ -66,21 +66,22 @@ def stub_answer() -> Callable[..., Any]:
 def routing_only(router: llmrelay.Router, n: int) -> dict[str, float]:
     """µs a call spends in the Router itself (pick, count, scope, settle), around a stub."""
     answer = stub_answer()
-    baseline, routed = [], []
-    clock = time.perf_counter_ns
+    baseline, routed, cpu = [], [], []
+    clock, cpu_clock = time.perf_counter_ns, time.process_time_ns
     for _ in range(3):
         gc.collect()
-        t0 = clock()
+        t0, c0 = clock(), cpu_clock()
         for _ in range(n):
             answer(model=MODEL, messages=MESSAGES)
-        t1 = clock()
+        t1, c1 = clock(), cpu_clock()
         for _ in range(n):
             router._call(answer, "chat", "completion", MESSAGES, {}).run()
-        t2 = clock()
+        t2, c2 = clock(), cpu_clock()
         baseline.append((t1 - t0) / n / 1000)
         routed.append((t2 - t1) / n / 1000)
+        cpu.append(((c2 - c1) - (c1 - c0)) / n / 1000)
     return {"stub_us": min(baseline), "routed_us": min(routed),
-            "routing_us": min(routed) - min(baseline)}
+            "routing_us": min(routed) - min(baseline), "routing_cpu_us": min(cpu)}
 
 
 def round_trips_per_call(router: llmrelay.Router, redis_url: str, n: int) -> dict[str, float]:
@@ -149,21 +150,57 @@ async def routing_only_async(router: llmrelay.Router, n: int) -> dict[str, float
     async def aanswer(**kwargs: Any) -> Any:
         return answer(**kwargs)
 
-    baseline, routed = [], []
-    clock = time.perf_counter_ns
+    baseline, routed, cpu = [], [], []
+    clock, cpu_clock = time.perf_counter_ns, time.process_time_ns
     for _ in range(3):
         gc.collect()
-        t0 = clock()
+        t0, c0 = clock(), cpu_clock()
         for _ in range(n):
             await aanswer(model=MODEL, messages=MESSAGES)
-        t1 = clock()
+        t1, c1 = clock(), cpu_clock()
         for _ in range(n):
             await router._call(aanswer, "chat", "completion", MESSAGES, {}).arun()
-        t2 = clock()
+        t2, c2 = clock(), cpu_clock()
         baseline.append((t1 - t0) / n / 1000)
         routed.append((t2 - t1) / n / 1000)
+        cpu.append(((c2 - c1) - (c1 - c0)) / n / 1000)
     return {"stub_us": min(baseline), "routed_us": min(routed),
-            "routing_us": min(routed) - min(baseline)}
+            "routing_us": min(routed) - min(baseline), "routing_cpu_us": min(cpu)}
+
+
+async def routing_concurrent_async(router: llmrelay.Router, total: int,
+                                   rounds: int) -> dict[str, float]:
+    """CPU per call of ``acompletion`` around the stub with 100 calls in flight (a gateway's
+    shape: Redis state round trips overlap), minus the stub's own."""
+    answer = stub_answer()
+    gate = asyncio.Semaphore(100)
+
+    async def aanswer(**kwargs: Any) -> Any:
+        return answer(**kwargs)
+
+    async def bare() -> Any:
+        async with gate:
+            return await aanswer(model=MODEL, messages=MESSAGES)
+
+    async def routed() -> Any:
+        async with gate:
+            return await router._call(aanswer, "chat", "completion", MESSAGES, {}).arun()
+
+    async def cpu_of(fn: Callable[[], Any]) -> tuple[float, float]:
+        gc.collect()
+        c0, t0 = time.process_time_ns(), time.perf_counter_ns()
+        await asyncio.gather(*(fn() for _ in range(total)))
+        return ((time.process_time_ns() - c0) / total / 1000,
+                total / ((time.perf_counter_ns() - t0) / 1e9))
+
+    await cpu_of(routed)
+    base, cpu, rate = [], [], []
+    for _ in range(rounds):
+        base.append((await cpu_of(bare))[0])
+        c, r = await cpu_of(routed)
+        cpu.append(c)
+        rate.append(r)
+    return {"routing_cpu_us": median(cpu) - median(base), "calls_s": median(rate)}
 
 
 def redis_round_trip(redis_url: str, n: int) -> float:
@@ -287,6 +324,9 @@ def main() -> int:
         results["routing_memory"] = routing_only(memory, n)
         results["routing_memory_async"] = asyncio.run(routing_only_async(memory, n))
         results["routing_redis"] = routing_only(shared, n // 4)
+        results["routing_redis_async"] = asyncio.run(routing_only_async(shared, n // 4))
+        results["routing_redis_async_100"] = asyncio.run(
+            routing_concurrent_async(shared, 2000, 3 if args.quick else 7))
         results["redis_rtt_us"] = redis_round_trip(redis_url, 2000)
         if server is not None:
             results["redis_wire"] = round_trips_per_call(shared, redis_url, 500)

@@ -1,5 +1,6 @@
 """Shared state on a real Redis: several Routers, in one process or several, see one set of
-cooldowns and per-minute counters; a Redis that goes away never fails a call."""
+cooldowns and per-minute counters; a Redis that goes away never fails a call. Each runs sync
+(redis-py) and async (a ``RedisLink`` per event loop)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import redis
@@ -21,7 +22,7 @@ import llmrelay
 from llmrelay.router import redis_state
 from llmrelay.testing import Emulator
 
-from .conftest import MESSAGES, RedisServer, azure, fail, sent
+from .conftest import MESSAGES, MODES, RedisServer, azure, fail, sent
 from .test_strategies import not_near_minute_end
 
 WORKER = Path(__file__).with_name("redis_worker.py")
@@ -31,6 +32,61 @@ def shared(emu: Emulator, redis_url: str, prefix: str, model_list: list[dict[str
            **settings: Any) -> llmrelay.Router:
     return llmrelay.Router(model_list=model_list, redis_url=redis_url, redis_prefix=prefix,
                            **settings)
+
+
+class Calls:
+    """Router calls in one mode: sync, or async on one event loop kept for the whole test."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.loop = asyncio.new_event_loop() if mode == "async" else None
+
+    def run(self, coro: Any) -> Any:
+        assert self.loop is not None
+        return self.loop.run_until_complete(coro)
+
+    def completion(self, router: llmrelay.Router, **kwargs: Any) -> Any:
+        kwargs.setdefault("model", "chat")
+        kwargs.setdefault("messages", MESSAGES)
+        if self.loop is None:
+            return router.completion(**kwargs)
+        return self.run(router.acompletion(**kwargs))
+
+    def collect(self, stream: Any) -> list[Any]:
+        if self.loop is None:
+            return list(stream)
+
+        async def drain() -> list[Any]:
+            return [chunk async for chunk in stream]
+
+        return self.run(drain())  # type: ignore[no-any-return]
+
+    def close_stream(self, stream: Any) -> None:
+        if self.loop is None:
+            stream.close()
+        else:
+            self.run(stream.aclose())
+
+    def deployments(self, router: llmrelay.Router) -> list[Any]:
+        return router.deployments() if self.loop is None else self.run(router.adeployments())
+
+    def close(self, router: llmrelay.Router) -> None:
+        if self.loop is None:
+            router.close()
+        else:
+            self.run(router.aclose())
+
+    def end(self) -> None:
+        if self.loop is not None:
+            self.run(self.loop.shutdown_asyncgens())
+            self.loop.close()
+
+
+@pytest.fixture(params=MODES)
+def calls(request: pytest.FixtureRequest) -> Iterator[Calls]:
+    calls = Calls(request.param)
+    yield calls
+    calls.end()
 
 
 def run_workers(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -45,17 +101,18 @@ def run_workers(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return results
 
 
-def test_routes_and_shows_live_state_from_redis(emu: Emulator, redis_url: str, prefix: str) -> None:
+def test_routes_and_shows_live_state_from_redis(emu: Emulator, redis_url: str, prefix: str,
+                                                calls: Calls) -> None:
     not_near_minute_end()
     router = shared(emu, redis_url, prefix, [azure(emu, "a"), azure(emu, "b")])
     assert router.state.shared
     for _ in range(6):
-        router.completion(model="chat", messages=MESSAGES)
-    stream = router.completion(model="chat", messages=MESSAGES, stream=True)
-    statuses = {d.id: d for d in router.deployments()}
+        calls.completion(router)
+    stream = calls.completion(router, stream=True)
+    statuses = {d.id: d for d in calls.deployments(router)}
     assert sum(d.in_flight for d in statuses.values()) == 1
-    list(stream)
-    statuses = {d.id: d for d in router.deployments()}
+    calls.collect(stream)
+    statuses = {d.id: d for d in calls.deployments(router)}
     assert sum(d.rpm_used for d in statuses.values()) == 7
     assert sum(d.in_flight for d in statuses.values()) == 0
     assert sum(d.tpm_used for d in statuses.values()) > 0
@@ -63,40 +120,41 @@ def test_routes_and_shows_live_state_from_redis(emu: Emulator, redis_url: str, p
     client = redis.Redis.from_url(redis_url)
     assert client.exists(f"{prefix}:d:a") and client.exists(f"{prefix}:d:b")
     client.close()
-    router.close()
+    calls.close(router)
 
 
-def test_two_routers_share_cooldowns_and_rpm(emu: Emulator, redis_url: str, prefix: str) -> None:
+def test_two_routers_share_cooldowns_and_rpm(emu: Emulator, redis_url: str, prefix: str,
+                                             calls: Calls) -> None:
     not_near_minute_end()
     model_list = [azure(emu, "a", order=1, rpm=3), azure(emu, "b", order=2)]
     one = shared(emu, redis_url, prefix, model_list, cooldown_time=30)
     two = shared(emu, redis_url, prefix, model_list, cooldown_time=30)
-    assert [one.completion(model="chat", messages=MESSAGES).meta.deployment,
-            two.completion(model="chat", messages=MESSAGES).meta.deployment,
-            one.completion(model="chat", messages=MESSAGES).meta.deployment,
-            two.completion(model="chat", messages=MESSAGES).meta.deployment] == ["a", "a", "a", "b"]
-    assert two.deployments()[0].rpm_used == 3
+    assert [calls.completion(one).meta.deployment, calls.completion(two).meta.deployment,
+            calls.completion(one).meta.deployment,
+            calls.completion(two).meta.deployment] == ["a", "a", "a", "b"]
+    assert calls.deployments(two)[0].rpm_used == 3
     fail(emu, "b", 429)  # "a" is at its rpm; "b" now cools down, seen by both routers
     with pytest.raises(llmrelay.RateLimitError) as first:
-        one.completion(model="chat", messages=MESSAGES)
+        calls.completion(one)
     assert not isinstance(first.value, llmrelay.NoDeploymentAvailableError)
-    cooling = two.deployments()[1].cooling_until
+    cooling = calls.deployments(two)[1].cooling_until
     assert cooling is not None and cooling > time.time() + 25
     with pytest.raises(llmrelay.NoDeploymentAvailableError) as info:
-        two.completion(model="chat", messages=MESSAGES)
+        calls.completion(two)
     assert info.value.retry_after is not None and info.value.retry_after > 0
-    one.close()
-    two.close()
+    calls.close(one)
+    calls.close(two)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("processes", [2, 3])
 def test_exact_rpm_across_processes(emu: Emulator, redis_url: str, prefix: str,
-                                    processes: int) -> None:
+                                    processes: int, mode: str) -> None:
     not_near_minute_end(8)
     model_list = [azure(emu, "a", rpm=20), azure(emu, "b", rpm=17)]
     start_at = time.time() + 1.5
     jobs = [{"redis_url": redis_url, "prefix": prefix, "model_list": model_list, "calls": 30,
-             "threads": 8, "start_at": start_at} for _ in range(processes)]
+             "threads": 8, "start_at": start_at, "mode": mode} for _ in range(processes)]
     results = run_workers(jobs)
     outcomes: Counter[str] = Counter()
     for result in results:
@@ -106,14 +164,15 @@ def test_exact_rpm_across_processes(emu: Emulator, redis_url: str, prefix: str,
     assert (sent(emu, "a"), sent(emu, "b")) == (20, 17)
 
 
-def test_cooldowns_are_seen_by_every_process(emu: Emulator, redis_url: str, prefix: str) -> None:
+def test_cooldowns_are_seen_by_every_process(emu: Emulator, redis_url: str, prefix: str,
+                                             calls: Calls) -> None:
     model_list = [azure(emu, "a", order=1), azure(emu, "b", order=2)]
     router = shared(emu, redis_url, prefix, model_list, cooldown_time=30)
     fail(emu, "a", 429)
-    assert router.completion(model="chat", messages=MESSAGES).meta.deployment == "b"
-    router.close()  # another process: nothing local carries over
+    assert calls.completion(router).meta.deployment == "b"
+    calls.close(router)  # another process: nothing local carries over
     jobs = [{"redis_url": redis_url, "prefix": prefix, "model_list": model_list, "calls": 10,
-             "threads": 4} for _ in range(2)]
+             "threads": 4, "mode": mode} for mode in MODES]
     for result in run_workers(jobs):
         assert result["outcomes"] == {"ok:b": 10}
         assert result["deployments"]["a"]["cooling"] is True
@@ -121,16 +180,17 @@ def test_cooldowns_are_seen_by_every_process(emu: Emulator, redis_url: str, pref
 
 
 def test_failures_from_several_routers_add_up_to_a_cooldown(emu: Emulator, redis_url: str,
-                                                            prefix: str) -> None:
+                                                            prefix: str, calls: Calls) -> None:
     model_list = [azure(emu, "a", order=1), azure(emu, "b", order=2)]
     routers = [shared(emu, redis_url, prefix, model_list, allowed_fails=2, cooldown_time=30)
                for _ in range(3)]
     fail(emu, "a", 500, times=3)
     for router in routers:
-        assert router.completion(model="chat", messages=MESSAGES).meta.deployment == "b"
-    assert routers[0].deployments()[0].cooling_until is not None  # 3 > allowed_fails, together
+        assert calls.completion(router).meta.deployment == "b"
+    # 3 > allowed_fails, together
+    assert calls.deployments(routers[0])[0].cooling_until is not None
     for router in routers:
-        router.close()
+        calls.close(router)
 
 
 async def test_async_calls_share_the_redis_state(emu: Emulator, redis_url: str, prefix: str) -> None:
@@ -220,49 +280,53 @@ def test_redis_killed_mid_run_keeps_calls_flowing(emu: Emulator, throwaway_redis
         revived.wait()
 
 
-def test_an_unreachable_redis_at_start_is_not_an_error(emu: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_redis_at_start_is_not_an_error(emu: Emulator, caplog: pytest.LogCaptureFixture,
+                                                       calls: Calls) -> None:
     from .conftest import free_port
 
     router = llmrelay.Router(model_list=[azure(emu, "a")],
                              redis_url=f"redis://127.0.0.1:{free_port()}/0")
     started = time.monotonic()
     for _ in range(5):
-        router.completion(model="chat", messages=MESSAGES)
+        calls.completion(router)
     assert time.monotonic() - started < 3.0
     assert caplog.text.count("Redis is unreachable") == 1
-    assert router.deployments()[0].rpm_used == 5
+    assert calls.deployments(router)[0].rpm_used == 5
+    calls.close(router)
 
 
-def test_scripts_are_reloaded_after_a_script_flush(emu: Emulator, throwaway_redis: RedisServer) -> None:
+def test_scripts_are_reloaded_after_a_script_flush(emu: Emulator, throwaway_redis: RedisServer,
+                                                   calls: Calls) -> None:
     router = llmrelay.Router(model_list=[azure(emu, "a")], redis_url=throwaway_redis.url,
                              redis_prefix="flush")
-    router.completion(model="chat", messages=MESSAGES)
+    calls.completion(router)
     client = redis.Redis.from_url(throwaway_redis.url)
     assert client.script_exists(redis_state.ROUTE.sha) == [True]
     client.script_flush()
-    router.completion(model="chat", messages=MESSAGES)
+    calls.completion(router)
     assert client.script_exists(redis_state.ROUTE.sha) == [True]
     assert router.state.connected  # type: ignore[attr-defined]
-    assert router.deployments()[0].rpm_used == 2
+    client.script_flush()  # the status script too
+    assert calls.deployments(router)[0].rpm_used == 2
     client.close()
-    router.close()
+    calls.close(router)
 
 
 def test_a_dead_routers_in_flight_counts_are_taken_back(emu: Emulator, redis_url: str,
-                                                       prefix: str) -> None:
+                                                       prefix: str, calls: Calls) -> None:
     model_list = [azure(emu, "a")]
     crashed = shared(emu, redis_url, prefix, model_list)
-    stream = crashed.completion(model="chat", messages=MESSAGES, stream=True)
-    assert crashed.deployments()[0].in_flight == 1
+    stream = calls.completion(crashed, stream=True)
+    assert calls.deployments(crashed)[0].in_flight == 1
     # The process dies without settling: its heartbeat stops.
     client = redis.Redis.from_url(redis_url)
     client.zadd(f"{prefix}:instances", {crashed.state._head[1]: time.time() - 120})  # type: ignore[attr-defined]
     alive = shared(emu, redis_url, prefix, model_list)
-    alive.completion(model="chat", messages=MESSAGES)
-    assert alive.deployments()[0].in_flight == 0
+    calls.completion(alive)
+    assert calls.deployments(alive)[0].in_flight == 0
     client.close()
-    stream.close()
-    alive.close()
+    calls.close_stream(stream)
+    calls.close(alive)
 
 
 async def test_async_calls_survive_redis_going_away(emu: Emulator,
@@ -334,4 +398,102 @@ async def test_a_caller_cancelled_mid_pick_leaves_nothing_in_flight(
     assert status.in_flight == 0
     assert sent(emu, "a") == 1  # the cancelled call never reached the deployment
     blocker.close()
+    await router.aclose()
+
+
+async def test_async_calls_ride_out_redis_killed_and_return_to_shared_state(
+        emu: Emulator, throwaway_redis: RedisServer, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(redis_state, "RETRY_INTERVAL", 0.3)
+    router = llmrelay.Router(model_list=[azure(emu, "a"), azure(emu, "b")],
+                             redis_url=throwaway_redis.url, redis_prefix="akill2")
+    caplog.set_level(logging.WARNING, logger="llmrelay")
+    await router.acompletion(model="chat", messages=MESSAGES)
+    errors: list[BaseException] = []
+    done = 0
+    stop = asyncio.Event()
+
+    async def work() -> None:
+        nonlocal done
+        while not stop.is_set():
+            try:
+                await router.acompletion(model="chat", messages=MESSAGES)
+                done += 1
+            except BaseException as exc:  # any failed call fails the test
+                errors.append(exc)
+                return
+
+    workers = [asyncio.ensure_future(work()) for _ in range(4)]
+    while done < 20:
+        await asyncio.sleep(0.01)
+    before = done
+    throwaway_redis.proc.kill()  # mid-run: pipelines on the wire lose their connection
+    throwaway_redis.proc.wait()
+    await asyncio.sleep(0.6)
+    stop.set()
+    await asyncio.gather(*workers)
+    assert errors == []
+    assert done > before + 4
+    assert caplog.text.count("Redis is unreachable") == 1
+    assert not router.state.connected  # type: ignore[attr-defined]
+
+    throwaway_redis.start()  # the same port, empty
+    await asyncio.sleep(0.35)
+    for _ in range(4):
+        await router.acompletion(model="chat", messages=MESSAGES)
+    assert router.state.connected  # type: ignore[attr-defined]
+    assert "reachable again" in caplog.text
+    statuses = await router.adeployments()  # from the new Redis: the 4 calls since
+    assert sum(d.rpm_used for d in statuses) == 4 and sum(d.in_flight for d in statuses) == 0
+    await router.aclose()
+
+
+def test_one_router_on_several_event_loops_at_once(emu: Emulator, redis_url: str,
+                                                   prefix: str) -> None:
+    not_near_minute_end()
+    router = shared(emu, redis_url, prefix, [azure(emu, "a", rpm=25), azure(emu, "b", rpm=5)])
+    outcomes: Counter[str] = Counter()
+    links: list[Any] = []
+
+    async def on_a_loop() -> None:
+        gate = asyncio.Semaphore(5)
+
+        async def one() -> str:
+            async with gate:
+                try:
+                    resp = await router.acompletion(model="chat", messages=MESSAGES)
+                except llmrelay.NoDeploymentAvailableError:
+                    return "refused"
+                return str(resp.meta.deployment)
+
+        outcomes.update(await asyncio.gather(*(one() for _ in range(15))))
+        links.append(router.state._links[asyncio.get_running_loop()][0])  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=asyncio.run, args=(on_a_loop(),)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes == {"a": 25, "b": 5, "refused": 15}
+    assert len({id(link) for link in links}) == 3  # a link per loop
+    assert not router.state._links  # type: ignore[attr-defined]  # each closed with its loop
+    assert [(d.rpm_used, d.in_flight) for d in router.deployments()] == [(25, 0), (5, 0)]
+    router.close()
+
+
+async def test_async_settlements_reach_redis_without_another_call(
+        emu: Emulator, redis_url: str, prefix: str) -> None:
+    router = shared(emu, redis_url, prefix, [azure(emu, "a")])
+    client = redis.Redis.from_url(redis_url)
+    await router.acompletion(model="chat", messages=MESSAGES)
+    await asyncio.sleep(redis_state.LINGER * 5)  # the loop sends what no pick carried
+    state = client.hgetall(f"{prefix}:d:a")
+    assert state[b"f"] == b"0" and float(state[b"l"]) > 0
+    # A loop that ends right after its last call: the thread sends what it left.
+    await asyncio.to_thread(asyncio.run, router.acompletion(model="chat", messages=MESSAGES))
+    deadline = time.monotonic() + 2
+    while int(client.hget(f"{prefix}:d:a", "r") or 0) < 2 or client.hget(f"{prefix}:d:a", "f") != b"0":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    client.close()
     await router.aclose()

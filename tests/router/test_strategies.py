@@ -16,7 +16,7 @@ from llmrelay.router.state import Ticket
 from llmrelay.router.strategies import resolve_strategy
 from llmrelay.testing import Emulator
 
-from .conftest import MESSAGES, azure, fail, sent
+from .conftest import MESSAGES, MODES, azure, fail, route, sent
 
 
 def not_near_minute_end(margin: float = 3.0) -> None:
@@ -189,14 +189,16 @@ def test_order_tiers_fall_through_only_when_nothing_earlier_is_eligible(emu: Emu
     assert sent(emu, "last") == 0
 
 
-def test_rpm_limits_per_minute_then_no_deployment_available(emu: Emulator, state: dict[str, Any]) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_rpm_limits_per_minute_then_no_deployment_available(emu: Emulator, state: dict[str, Any],
+                                                           mode: str) -> None:
     not_near_minute_end()
     router = llmrelay.Router(**state, model_list=[azure(emu, "a", rpm=2), azure(emu, "b", rpm=3)])
     for _ in range(5):
-        router.completion(model="chat", messages=MESSAGES)
+        route(mode, router)
     assert (sent(emu, "a"), sent(emu, "b")) == (2, 3)
     with pytest.raises(llmrelay.NoDeploymentAvailableError) as info:
-        router.completion(model="chat", messages=MESSAGES)
+        route(mode, router)
     err = info.value
     assert isinstance(err, llmrelay.RateLimitError)
     assert err.status_code == 429
@@ -206,12 +208,13 @@ def test_rpm_limits_per_minute_then_no_deployment_available(emu: Emulator, state
     assert [(d.rpm_used, d.rpm) for d in router.deployments()] == [(2, 2), (3, 3)]
 
 
-def test_tpm_counts_tokens_when_usage_arrives(emu: Emulator, state: dict[str, Any]) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_tpm_counts_tokens_when_usage_arrives(emu: Emulator, state: dict[str, Any], mode: str) -> None:
     not_near_minute_end()
     router = llmrelay.Router(**state, model_list=[azure(emu, "small", tpm=10, order=1), azure(emu, "big", order=9)])
-    resp = router.completion(model="chat", messages=MESSAGES)
+    resp = route(mode, router)
     assert resp.meta.deployment == "small"
     assert resp.usage.total_tokens > 10
-    assert router.completion(model="chat", messages=MESSAGES).meta.deployment == "big"
+    assert route(mode, router).meta.deployment == "big"
     tpm = {d.id: d.tpm_used for d in router.deployments()}
     assert tpm["small"] == resp.usage.total_tokens

@@ -12,15 +12,15 @@ from typing import AsyncIterator
 
 import pytest
 
+from llmrelay.server.components import open_link
 from llmrelay.server.limits import Demand, KeyLimits, Refused
 from llmrelay.server.limits.redis import RedisLimiter
-from llmrelay.server.redis_link import RedisLink
 
 from ..services import REDIS_PREFIX, RedisServer
 
 
 def _limiter(url: str, prefix: str, **kw: float) -> RedisLimiter:
-    return RedisLimiter(RedisLink(url), prefix, **kw)
+    return RedisLimiter(open_link(url), prefix, **kw)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from llmrelay.server.redis_link import RedisLink
+from llmrelay.server.components import open_link
 from llmrelay.server.spend import redis as spend_redis
 from llmrelay.server.spend.redis import GROUP, RedisSpendSink
 from llmrelay.server.spend.row import SpendRow
@@ -55,7 +55,7 @@ async def _until(store: Store, ids: set[str], timeout: float) -> set[str]:
 async def test_rows_reach_the_database_once_and_leave_the_stream(
         redis_url: str, store: Store, tmp_path: Path) -> None:
     stream = f"{REDIS_PREFIX}:spend:{uuid.uuid4().hex[:8]}"
-    link = RedisLink(redis_url)
+    link = open_link(redis_url)
     sink = RedisSpendSink(store, link, stream, tmp_path / "spool")
     await sink.start()
     try:
@@ -85,7 +85,7 @@ async def test_rows_a_dead_writer_left_unacknowledged_are_claimed(
         await raw.xadd(stream, {"r": json.dumps(row.to_record())})
     taken = await raw.xreadgroup(GROUP, "dead-replica", {stream: ">"}, count=10)
     assert len(taken[0][1]) == 5  # read by a replica that then died: pending, never acknowledged
-    link = RedisLink(redis_url)
+    link = open_link(redis_url)
     sink = RedisSpendSink(store, link, stream, tmp_path / "spool", claim_idle=0.3)
     await sink.start()
     try:
@@ -101,7 +101,7 @@ async def test_rows_a_dead_writer_left_unacknowledged_are_claimed(
 
 async def test_redis_away_rows_go_to_the_write_ahead_file(store: Store, tmp_path: Path) -> None:
     server = RedisServer()
-    link = RedisLink(server.url)
+    link = open_link(server.url)
     sink = RedisSpendSink(store, link, f"{REDIS_PREFIX}:spend:x", tmp_path / "spool")
     await sink.start()
     try:

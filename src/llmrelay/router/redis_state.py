@@ -1,15 +1,15 @@
 """Routing state in Redis, shared by every Router that names the same server and prefix.
 
 Each routing decision is one script call (``redis_route.lua``) that also carries the
-settlements queued since the last one; settlements nobody picks up soon are sent by a
-background thread. When Redis cannot be reached, routing goes on with local state (one
-warning) and Redis is tried again a few seconds later.
+settlements queued since the last one; settlements nobody picks up soon are sent after a short
+linger. Async calls go over a ``RedisLink`` of their event loop (auto-pipelined with whatever
+else that loop sends), sync calls over redis-py from any thread. When Redis cannot be reached,
+routing goes on with local state (one warning) and Redis is tried again a few seconds later.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import math
 import os
@@ -18,9 +18,11 @@ import time
 import uuid
 import weakref
 from collections import deque
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Sequence
 
+from ..redis_link import RedisDown, RedisLink, ReplyError, Script
 from .deployments import DeploymentStatus
 from .memory_state import MemoryState
 from .state import Ticket
@@ -42,12 +44,12 @@ MAX_PENDING = 10_000
 NO_RANK = "1e18"
 
 
-class _Script:
-    """A Lua file beside this module, run by SHA (``SCRIPT LOAD`` once, again on NOSCRIPT)."""
+LINK_ERRORS = (RedisDown, ReplyError)  # the async path's "Redis did not answer"
 
-    def __init__(self, name: str) -> None:
-        self.source = (HERE / name).read_text(encoding="utf-8")
-        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+
+class _Script(Script):
+    """A Lua file beside this module; ``run`` is the sync path's call through redis-py (the
+    async path hands the script to a ``RedisLink``)."""
 
     def run(self, client: Any, args: Sequence[Any]) -> Any:
         from redis.exceptions import NoScriptError
@@ -58,18 +60,9 @@ class _Script:
             client.script_load(self.source)
             return client.evalsha(self.sha, 0, *args)
 
-    async def arun(self, client: Any, args: Sequence[Any]) -> Any:
-        from redis.exceptions import NoScriptError
 
-        try:
-            return await client.evalsha(self.sha, 0, *args)
-        except NoScriptError:
-            await client.script_load(self.source)
-            return await client.evalsha(self.sha, 0, *args)
-
-
-ROUTE = _Script("redis_route.lua")
-STATUS = _Script("redis_status.lua")
+ROUTE = _Script(HERE / "redis_route.lua")
+STATUS = _Script(HERE / "redis_status.lua")
 
 
 class RedisState:
@@ -93,8 +86,9 @@ class RedisState:
             self._client = redis.Redis.from_url(url, **self._options)
         except ValueError as exc:
             raise ValueError(f"redis_url is not a Redis URL: {exc}") from None
-        self._aclients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = \
-            weakref.WeakKeyDictionary()  # loop -> (client, the generator that closes it)
+        # loop -> (its link, the parked generator that closes it with the loop)
+        self._links: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[RedisLink, Any]] = \
+            weakref.WeakKeyDictionary()
         self._errors: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
         self._local = MemoryState(allowed_fails)
         self._by_id = {d.id: d for d in deployments}
@@ -103,7 +97,9 @@ class RedisState:
         self._pending: deque[tuple[Any, ...]] = deque()
         self._in_flight = 0  # this router's shared tickets not yet settled
         self._last_beat = -math.inf
-        self._flush_due = False  # the flusher has been woken for what is pending
+        # A flush of what is pending is on its way by then (a deadline, not a flag: a flush
+        # scheduled on a loop that closed first must not stop the next one being scheduled)
+        self._flush_by = 0.0
         self._sending = 0  # settlement batches taken from the queue and not yet applied
         self._down_until = 0.0
         self._wake = threading.Event()
@@ -127,32 +123,32 @@ class RedisState:
     async def apick(self, candidates: Sequence["Deployment"], mode: str) -> "Ticket | float":
         if self._local_only():
             return self._local.pick(candidates, mode)
+        link = await self._alink()
         batch = self._drain()
-        # Shielded: a caller cancelled mid-pick must not leave a request counted in flight.
-        task = asyncio.ensure_future(
-            ROUTE.arun(await self._aclient(), self._args(batch, mode, candidates)))
+        future = link.script(ROUTE, self._args(batch, mode, candidates))
         try:
-            result = await asyncio.shield(task)
+            # Shielded: a caller cancelled mid-pick must not leave a request counted in flight.
+            result = await asyncio.shield(future)
         except asyncio.CancelledError:
-            task.add_done_callback(lambda done: self._release_abandoned(done, batch))
+            future.add_done_callback(partial(self._release_abandoned, batch))
             raise
-        except self._errors as exc:
-            await self._afailed(exc, batch)
+        except LINK_ERRORS as exc:
+            self._failed(exc, batch)
             return self._local.pick(candidates, mode)
         return self._ticket(result)
 
-    def _release_abandoned(self, task: "asyncio.Future[Any]",
-                           batch: list[tuple[Any, ...]]) -> None:
+    def _release_abandoned(self, batch: list[tuple[Any, ...]],
+                           future: "asyncio.Future[Any]") -> None:
         """The pick of a cancelled caller, once it is done: its request is not in flight."""
-        if task.cancelled():
+        if future.cancelled():
             self._pending.extendleft(reversed(batch))
             return
-        error = task.exception()
+        error = future.exception()
         if error is not None:
-            if isinstance(error, self._errors):
+            if isinstance(error, LINK_ERRORS):
                 self._failed(error, batch)
             return
-        found = self._ticket(task.result())
+        found = self._ticket(future.result())
         if isinstance(found, Ticket):
             self.settle(found)
 
@@ -167,12 +163,12 @@ class RedisState:
 
     async def await_time(self, candidates: Sequence["Deployment"]) -> float:
         if not self._local_only():
+            link = await self._alink()
             batch = self._drain()
             try:
-                result = await ROUTE.arun(await self._aclient(), self._args(batch, "peek", candidates))
-                return self._wait(result)
-            except self._errors as exc:
-                await self._afailed(exc, batch)
+                return self._wait(await link.script(ROUTE, self._args(batch, "peek", candidates)))
+            except LINK_ERRORS as exc:
+                self._failed(exc, batch)
         return self._local.wait_time(candidates)
 
     def settle(self, ticket: Ticket, *, tokens: int = 0, latency: float | None = None,
@@ -186,15 +182,25 @@ class RedisState:
         ticket.settled = True
         with self._lock:
             self._in_flight -= 1
-        self._pending.append((ticket.deployment.id, tokens, latency, ttft, failure, cooldown,
-                              time.monotonic()))
+        now = time.monotonic()
+        self._pending.append((ticket.deployment.id, tokens, latency, ttft, failure, cooldown, now))
         if len(self._pending) > MAX_PENDING:
             self._pending.popleft()  # Redis has been gone long: forget the oldest
-        if not self._flush_due:
-            # One wake-up per linger, not per call: a thread switch costs more than a call.
-            self._flush_due = True
-            self._ensure_flusher()
-            self._wake.set()
+        if now >= self._flush_by:
+            # One flush per linger, not per call; on an event loop with a link, from that loop
+            # (a thread switch costs more than the call).
+            self._flush_by = now + 2 * LINGER
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            entry = self._links.get(loop) if loop is not None else None
+            if entry is not None:
+                assert loop is not None
+                loop.call_later(LINGER, self._flush_on_loop, entry[0])
+            else:
+                self._ensure_flusher()
+                self._wake.set()
 
     def flush(self) -> None:
         if not self._pending or self._local_only():
@@ -208,11 +214,31 @@ class RedisState:
     async def aflush(self) -> None:
         if not self._pending or self._local_only():
             return
+        link = await self._alink()
         batch = self._drain()
         try:
-            await ROUTE.arun(await self._aclient(), self._args(batch, "", ()))
-        except self._errors as exc:
-            await self._afailed(exc, batch)
+            await link.script(ROUTE, self._args(batch, "", ()))
+        except LINK_ERRORS as exc:
+            self._failed(exc, batch)
+
+    def _flush_on_loop(self, link: RedisLink) -> None:
+        """``settle``'s linger is over: send what no pick carried meanwhile."""
+        self._flush_by = 0.0
+        if not self._pending or self._local_only():
+            return
+        batch = self._drain()
+        self._sending += 1
+        link.script(ROUTE, self._args(batch, "", ())).add_done_callback(
+            partial(self._flushed, batch))
+
+    def _flushed(self, batch: list[tuple[Any, ...]], future: "asyncio.Future[Any]") -> None:
+        self._sending -= 1
+        if future.cancelled():
+            self._pending.extendleft(reversed(batch))
+            return
+        error = future.exception()
+        if error is not None and isinstance(error, LINK_ERRORS):
+            self._failed(error, batch)
 
     def statuses(self, deployments: Sequence["Deployment"]) -> list[DeploymentStatus]:
         deadline = self._quiet_deadline()
@@ -235,10 +261,11 @@ class RedisState:
         await self.aflush()
         if self._local_only():
             return self._local.statuses(deployments)
+        link = await self._alink()
         try:
-            raw = await STATUS.arun(await self._aclient(), [self._head[0], *(d.id for d in deployments)])
-        except self._errors as exc:
-            await self._afailed(exc, [])
+            raw = await link.script(STATUS, [self._head[0], *(d.id for d in deployments)])
+        except LINK_ERRORS as exc:
+            self._failed(exc, [])
             return self._local.statuses(deployments)
         return _statuses(deployments, raw)
 
@@ -250,7 +277,9 @@ class RedisState:
 
     async def aclose(self) -> None:
         await self.aflush()
-        entry = self._aclients.pop(asyncio.get_running_loop(), None)
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            entry = self._links.pop(loop, None)
         if entry is not None:
             await entry[1].aclose()
         self.close()
@@ -328,8 +357,9 @@ class RedisState:
 
     def _failed(self, exc: BaseException, batch: list[tuple[Any, ...]]) -> None:
         """Redis did not answer: keep the settlements for later, route locally for a while,
-        and drop the idle pooled connections (they went with the server; the next try opens
-        fresh ones instead of failing on each stale one in turn)."""
+        and drop the sync path's idle pooled connections (they went with the server; the next
+        try opens fresh ones instead of failing on each stale one in turn; a link reconnects
+        by itself)."""
         self._pending.extendleft(reversed(batch))
         try:
             self._client.connection_pool.disconnect(inuse_connections=False)
@@ -342,33 +372,34 @@ class RedisState:
             logger.warning("Router: Redis is unreachable (%s); routing on local state until it "
                            "is back", type(exc).__name__)
 
-    async def _afailed(self, exc: BaseException, batch: list[tuple[Any, ...]]) -> None:
-        self._failed(exc, batch)
-        entry = self._aclients.get(asyncio.get_running_loop())
-        if entry is not None:
-            try:
-                await entry[0].connection_pool.disconnect(inuse_connections=False)
-            except Exception:  # likewise
-                pass
-
     def _recovered(self) -> None:
         self._down_until = 0.0
         logger.warning("Router: Redis is reachable again; routing on shared state")
 
-    async def _aclient(self) -> Any:
-        """One asyncio client per event loop (their connections belong to a loop), closed
-        with the loop."""
+    async def _alink(self) -> RedisLink:
+        """The running loop's link (a link's connection belongs to one loop), opened on first
+        use and closed with the loop."""
+        if os.getpid() != self._pid:
+            self._forked()
         loop = asyncio.get_running_loop()
-        entry = self._aclients.get(loop)
+        entry = self._links.get(loop)
         if entry is not None:
             return entry[0]
-        import redis.asyncio
-
-        client = redis.asyncio.Redis.from_url(self._url, **self._options)
-        keeper = _close_with_loop(client)
+        link = RedisLink(self._url, timeout=self._timeout, retry_every=RETRY_INTERVAL)
+        keeper = _close_with_loop(link, partial(self._loop_closed, loop))
         await keeper.__anext__()
-        self._aclients[loop] = (client, keeper)
-        return client
+        with self._lock:
+            self._links[loop] = (link, keeper)
+        return link
+
+    def _loop_closed(self, loop: asyncio.AbstractEventLoop) -> None:
+        """A loop's link is gone (the link refers to its loop: the entry would never leave
+        the weak dict by itself); settlements it would have sent go with the thread's flush."""
+        with self._lock:
+            self._links.pop(loop, None)
+        if self._pending and not self._closed:
+            self._ensure_flusher()
+            self._wake.set()
 
     def _ensure_flusher(self) -> None:
         if self._flusher is None or not self._flusher.is_alive():
@@ -388,7 +419,7 @@ class RedisState:
                 return
             if woken:
                 time.sleep(LINGER)
-                self._flush_due = False
+                self._flush_by = 0.0
             if self._local_only():
                 continue
             if self._pending or (self._in_flight > 0
@@ -405,13 +436,14 @@ class RedisState:
                     self._sending -= 1
 
 
-async def _close_with_loop(client: Any) -> AsyncIterator[None]:
+async def _close_with_loop(link: RedisLink, then: Callable[[], None]) -> AsyncIterator[None]:
     """Parked async generator: ``loop.shutdown_asyncgens()`` (run by ``asyncio.run``) closes
-    it, and so the client's connections, before the loop goes away."""
+    it, and so the link's connection, before the loop goes away; then ``then()``."""
     try:
         yield
     finally:
-        await client.aclose()
+        await link.close()
+        then()
 
 
 def _float(raw: Any) -> float | None:

@@ -17,12 +17,12 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..redis_link import RedisDown, ReplyError, Script
+from ...redis_link import RedisDown, ReplyError, Script
 from .base import Demand, Grant, KeyLimits, Refused
 from .memory import MemoryLimiter
 
 if TYPE_CHECKING:
-    from ..redis_link import RedisLink
+    from ...redis_link import RedisLink
 
 __all__ = ["RedisLimiter"]
 

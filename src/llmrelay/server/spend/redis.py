@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import to_json
 
-from ..redis_link import RedisDown
+from ...redis_link import RedisDown
 from ..storage.base import StoreUnavailable
 from .local import LocalSpendSink
 from .row import SpendRow
@@ -30,7 +30,7 @@ from .row import SpendRow
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..redis_link import RedisLink
+    from ...redis_link import RedisLink
     from ..storage.base import Store
 
 __all__ = ["RedisSpendSink"]

@@ -1,9 +1,8 @@
 """A minimal Redis connection for the request path: RESP2 over one asyncio protocol.
 
-Measured (bench/gateway.py): redis-py's asyncio client costs about 80 µs of CPU per round trip
-on this machine, most of it its own machinery; the gateway makes two or three per request.
-This connection writes whole pipelines at once and parses the small replies the gateway's
-commands get, in a few µs. redis-py stays for everything off the request path.
+Measured (bench/gateway.py, bench/router.py): redis-py's asyncio client costs about 80 µs of
+CPU per round trip on this machine, most of it its own machinery. This connection writes whole
+pipelines at once and parses the small replies of scripts and simple commands in a few µs.
 """
 
 from __future__ import annotations
@@ -11,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
-__all__ = ["ReplyError", "RespConnection", "pack"]
+__all__ = ["Replied", "ReplyError", "RespConnection", "pack"]
 
 
 class ReplyError(Exception):
@@ -82,10 +81,13 @@ class _Parser:
         raise ReplyError(f"unexpected reply type {chr(kind)!r}")
 
 
+Replied = Callable[["list[Any] | BaseException"], None]
+
+
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
-        self.waiting: deque[tuple[int, list[Any], asyncio.Future[list[Any]]]] = deque()
+        self.waiting: deque[tuple[int, list[Any], Replied]] = deque()
         self.parser = _Parser()
         self.lost: BaseException | None = None
 
@@ -100,22 +102,22 @@ class _Protocol(asyncio.Protocol):
             if self.transport is not None:
                 self.transport.close()
             return
+        waiting = self.waiting
         for reply in replies:
-            if not self.waiting:
+            if not waiting:
                 break
-            count, got, future = self.waiting[0]
+            count, got, replied = waiting[0]
             got.append(reply)
             if len(got) == count:
-                self.waiting.popleft()
-                if not future.done():
-                    future.set_result(got)
+                waiting.popleft()
+                replied(got)
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self.lost = exc or ConnectionError("Redis closed the connection")
+        if self.lost is None:
+            self.lost = exc or ConnectionError("Redis closed the connection")
         while self.waiting:
-            _, _, future = self.waiting.popleft()
-            if not future.done():
-                future.set_exception(ConnectionError(str(self.lost)))
+            _, _, replied = self.waiting.popleft()
+            replied(ConnectionError(str(self.lost)))
 
 
 class RespConnection:
@@ -162,13 +164,28 @@ class RespConnection:
     def send(self, commands: Sequence[Sequence[Any]]) -> asyncio.Future[list[Any]]:
         """Write every command at once; the future gets their replies in order (an error
         reply is a ``ReplyError`` in the list, not raised)."""
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+
+        def replied(result: list[Any] | BaseException) -> None:
+            if future.done():
+                return
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+        self.write(commands, replied)
+        return future
+
+    def write(self, commands: Sequence[Sequence[Any]], replied: Replied) -> None:
+        """``send`` with a callback: ``replied(replies)`` runs as soon as the last reply is
+        read, or ``replied(ConnectionError)`` if the connection goes first. Raises
+        ``ConnectionError`` when not connected."""
         proto = self._proto
         if proto is None or proto.transport is None or proto.lost is not None:
             raise ConnectionError("not connected to Redis")
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        proto.waiting.append((len(commands), [], future))
-        proto.transport.write(b"".join(pack(c) for c in commands))
-        return future
+        proto.waiting.append((len(commands), [], replied))
+        proto.transport.write(b"".join([pack(c) for c in commands]))
 
     def close(self) -> None:
         proto, self._proto = self._proto, None
