@@ -87,3 +87,17 @@ def test_core_values_sit_at_the_bottom() -> None:
     }
     for file, ok in allowed.items():
         assert imports_of(PACKAGE / file, modules) <= ok, file
+
+
+def test_the_library_never_imports_the_server() -> None:
+    """``server`` stands on the library (router, redis_link, ...); nothing outside it imports
+    it, so the library works without the server's dependencies."""
+    paths = sorted(PACKAGE.rglob("*.py"))
+    modules = {module_name(p) for p in paths}
+    for path in paths:
+        name = module_name(path)
+        if name == "llmrelay.server" or name.startswith("llmrelay.server."):
+            continue
+        found = {m for m in imports_of(path, modules)
+                 if m == "llmrelay.server" or m.startswith("llmrelay.server.")}
+        assert not found, f"{name} imports {sorted(found)}"
