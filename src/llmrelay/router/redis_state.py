@@ -227,12 +227,12 @@ class RedisState:
         if not self._pending or self._local_only():
             return
         batch = self._drain()
-        self._sending += 1
+        self._count_sending(1)
         link.script(ROUTE, self._args(batch, "", ())).add_done_callback(
             partial(self._flushed, batch))
 
     def _flushed(self, batch: list[tuple[Any, ...]], future: "asyncio.Future[Any]") -> None:
-        self._sending -= 1
+        self._count_sending(-1)
         if future.cancelled():
             self._pending.extendleft(reversed(batch))
             return
@@ -392,6 +392,10 @@ class RedisState:
             self._links[loop] = (link, keeper)
         return link
 
+    def _count_sending(self, step: int) -> None:
+        with self._lock:  # the flusher thread and event loops both send batches
+            self._sending += step
+
     def _loop_closed(self, loop: asyncio.AbstractEventLoop) -> None:
         """A loop's link is gone (the link refers to its loop: the entry would never leave
         the weak dict by itself); settlements it would have sent go with the thread's flush."""
@@ -426,14 +430,14 @@ class RedisState:
                                  and time.monotonic() - self._last_beat >= HEARTBEAT):
                 if not self._pending:
                     self._last_beat = -math.inf  # a heartbeat alone
-                self._sending += 1
+                self._count_sending(1)
                 batch = self._drain()
                 try:
                     ROUTE.run(self._client, self._args(batch, "", ()))
                 except self._errors as exc:
                     self._failed(exc, batch)
                 finally:
-                    self._sending -= 1
+                    self._count_sending(-1)
 
 
 async def _close_with_loop(link: RedisLink, then: Callable[[], None]) -> AsyncIterator[None]:
