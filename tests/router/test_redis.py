@@ -381,6 +381,7 @@ async def test_a_caller_cancelled_mid_pick_leaves_nothing_in_flight(
     router = llmrelay.Router(model_list=[azure(emu, "a")], redis_url=throwaway_redis.url,
                              redis_prefix="cancel")
     await router.acompletion(model="chat", messages=MESSAGES)  # connections and scripts ready
+    await router.adeployments()  # its settlement sent: only the pick below waits on Redis
     blocker = redis.Redis.from_url(throwaway_redis.url)
     busy = ("local t0 = redis.call('TIME') local s0 = t0[1] + t0[2] / 1e6 "
             "repeat local t = redis.call('TIME') until t[1] + t[2] / 1e6 - s0 > 0.15 return 1")
