@@ -7,6 +7,7 @@ Each adapter lists ``ModelFamily`` rows (first match wins). Translation, ``drop_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from fnmatch import fnmatchcase
 from typing import Any, Mapping
 
@@ -36,6 +37,11 @@ class ModelFamily:
 
     def supports(self, param: str) -> bool:
         return param not in self.unsupported and param not in self.default_only
+
+    @cached_property
+    def governed(self) -> frozenset[str]:
+        """Every parameter a row of this family says something about."""
+        return self.unsupported.union(self.default_only, self.renamed, *self.exclusive)
 
 
 ANY_MODEL = ModelFamily("*")
@@ -82,6 +88,8 @@ def apply_capabilities(
                 model=model,
             )
 
+    if family.governed.isdisjoint(params):
+        return dict(params)  # nothing here for the table to change (the usual call)
     out = dict(params)
     for param in list(out):
         value = out[param]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Mapping, Protocol
 
 from .exceptions import AuthenticationError, BadRequestError
@@ -60,9 +61,10 @@ class ProviderSettings:
             f"options={options!r})"
         )
 
-    @property
+    @cached_property
     def secrets(self) -> tuple[str, ...]:
-        """Every secret value of these settings: masked wherever a user could see it."""
+        """Every secret value of these settings: masked wherever a user could see it (worked
+        out once: settings are reused across calls)."""
         values = (self.api_key, *(self.options.get(name) for name in self.secret_options))
         return tuple(str(v) for v in values if v)
 
