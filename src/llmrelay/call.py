@@ -156,6 +156,14 @@ class Call:
 
     def parse(self, response: "Response | AsyncResponse") -> "Step":
         """A success body -> ``ModelResponse`` or ``FollowUp``; a malformed one -> ``APIError``."""
+        parse_raw = self.adapter.parse_raw
+        if parse_raw is not None:
+            try:
+                step = parse_raw(response.content, self.ctx)
+            except ValueError:
+                step = None  # not the usual answer: the general path says what is wrong
+            if step is not None:
+                return step
         return self.parse_with(response, self._translate)
 
     def _translate(self, body: Any) -> "Step":

@@ -7,8 +7,8 @@ Each adapter lists ``ModelFamily`` rows (first match wins). Translation, ``drop_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from fnmatch import fnmatchcase
+from functools import cached_property
 from typing import Any, Mapping
 
 from .exceptions import UnsupportedParamsError

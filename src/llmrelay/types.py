@@ -7,7 +7,7 @@ OpenRouter ``provider``/``cost``) survive, and attribute and dict access both wo
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, Union
+from typing import Any, Callable, Literal, Union
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -164,6 +164,10 @@ class ModelResponseChunk(Record):
 
 
 _validate_chunk = ModelResponseChunk.__pydantic_validator__.validate_python
+# pydantic-core's validators called directly (``model_validate`` adds a Python-level wrapper).
+response_of: Callable[[Any], ModelResponse] = ModelResponse.__pydantic_validator__.validate_python
+response_from_json: Callable[[bytes], ModelResponse] = (
+    ModelResponse.__pydantic_validator__.validate_json)
 
 
 def delta_chunk(

@@ -136,6 +136,11 @@ class Adapter:
 
     ``embeddings`` is the provider's embeddings endpoint (``None``: it has none, and
     ``llmrelay.embedding()`` refuses it before any request).
+
+    ``parse_raw`` is an optional fast path for a success body whose bytes are already the
+    answer's shape (OpenAI's): it returns the ``Step`` straight from the bytes, or ``None``
+    (or raises ``ValueError``) to send the body down ``parse_response``, which then says what
+    is wrong with it.
     """
 
     name: str
@@ -154,3 +159,4 @@ class Adapter:
     sign: Callable[[HTTPRequest, "ProviderSettings"], HTTPRequest] | None = None
     stream_decoder: Callable[[], StreamDecoder] = SSEDecoder
     embeddings: EmbeddingAdapter | None = None
+    parse_raw: Callable[[bytes, CallContext], "Step | None"] | None = None
