@@ -164,6 +164,8 @@ class ModelResponseChunk(Record):
 
 
 _validate_chunk = ModelResponseChunk.__pydantic_validator__.validate_python
+validate_chunk_json: Callable[[str | bytes], ModelResponseChunk] = (
+    ModelResponseChunk.__pydantic_validator__.validate_json)
 # pydantic-core's validators called directly (``model_validate`` adds a Python-level wrapper).
 response_of: Callable[[Any], ModelResponse] = ModelResponse.__pydantic_validator__.validate_python
 response_from_json: Callable[[bytes], ModelResponse] = (
@@ -177,12 +179,13 @@ def delta_chunk(
     delta: dict[str, Any],
     finish_reason: str | None = None,
     logprobs: Any = None,
+    index: int = 0,
 ) -> ModelResponseChunk:
     """A one-choice chunk, built the fast way: stream translators make one per event, so
     this calls pydantic-core's validator directly, skipping ``model_validate``'s wrapper."""
     chunk: ModelResponseChunk = _validate_chunk(
         {"id": id, "created": created, "model": model,
-         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+         "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason,
                       "logprobs": logprobs}]}
     )
     return chunk
