@@ -50,8 +50,9 @@ __all__ = ["acompletion", "completion"]
 def _prepare_calls(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any]) -> list[Call]:
     """One ``Call``, or ``n`` single-choice calls where the provider cannot answer ``n`` itself."""
     params = {k: v for k, v in params.items() if v is not None}
-    options = {k: own.pop(k) for k in ("api_version", "azure_ad_token")}
-    copies = fan_out_count(get_adapter(get_provider(model, azure=own["azure"])[0]), params)
+    options = {"api_version": own.pop("api_version"), "azure_ad_token": own.pop("azure_ad_token")}
+    copies = fan_out_count(get_adapter(get_provider(model, azure=own["azure"])[0]), params) \
+        if params.get("n") else 1
     if copies == 1:
         return [prepare(model, messages, params, options=options, **own)]
     single = {k: v for k, v in params.items() if k != "n"}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from pydantic_core import from_json
 
 from . import retries, transport
-from .calllog import CallLog
+from .calllog import QUIET_LOG, CallLog
 from .capabilities import apply_capabilities, find_family
 from .config import ProviderSettings
 from .exceptions import APIError, BadRequestError, RateLimitError, Timeout, error_class_for_status
@@ -320,7 +320,8 @@ def new_call(
         timeout=timeout,
         deadline=deadline,
         num_retries=2 if num_retries is None else max(num_retries, 0),
-        log=CallLog(logger_fn, verbose, settings.secrets, ctx.provider, ctx.model),
+        log=(CallLog(logger_fn, verbose, settings.secrets, ctx.provider, ctx.model)
+             if logger_fn is not None or verbose else QUIET_LOG),
         stream=stream,
         hide_usage=hide_usage,
     )

@@ -78,6 +78,9 @@ def apply_capabilities(
     provider, or is dropped when ``drop_params`` is true.
     """
 
+    if family.governed.isdisjoint(params):
+        return dict(params)  # nothing here for the table to change (the usual call)
+
     def refuse(param: str, why: str) -> None:
         if not drop_params:
             raise UnsupportedParamsError(
@@ -88,8 +91,6 @@ def apply_capabilities(
                 model=model,
             )
 
-    if family.governed.isdisjoint(params):
-        return dict(params)  # nothing here for the table to change (the usual call)
     out = dict(params)
     for param in list(out):
         value = out[param]

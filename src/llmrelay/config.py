@@ -87,22 +87,28 @@ class ProviderSettings:
 
         The same arguments and environment give the same settings: they are made once and
         reused (settings are immutable), which saves ~4 us a call."""
-        given = {k: v for k, v in (options or {}).items() if v is not None}
+        given = {k: v for k, v in options.items() if v is not None} if options else {}
         # The environment is read only for what the arguments left out.
-        from_env = tuple((name, env_get(env, var)) for name, var in adapter.settings_env.items()
-                         if name not in given)
-        key = api_key or next((v for v in (env_get(env, v) for v in adapter.api_key_env) if v),
-                              None)
-        base = api_base or env_get(env, adapter.base_url_env) or adapter.default_base_url
-        try:
-            cache_key: Any = (id(adapter), key, base, tuple(given.items()), from_env,
-                              tuple(extra_headers.items()) if extra_headers else (),
-                              drop_params, keyless)
-            hash(cache_key)
-        except TypeError:  # an option that is not hashable (httpx.Timeout): made anew
-            cache_key = None
-        if cache_key is not None and not extra_body:
-            found = _resolved.get(cache_key)
+        read = _environ_get if env is _ENVIRON and _ENVIRON_DATA is not None else env.get
+        from_env = tuple([(name, read(var)) for name, var in adapter.settings_env.items()
+                          if name not in given])
+        key = api_key
+        if not key:
+            for var in adapter.api_key_env:
+                key = read(var)
+                if key:
+                    break
+        base = api_base or read(adapter.base_url_env) or adapter.default_base_url
+        cache_key: Any = (id(adapter), key, base, tuple(given.items()), from_env,
+                          tuple(extra_headers.items()) if extra_headers else (),
+                          drop_params, keyless)
+        if extra_body:
+            cache_key = None  # nested values, seldom set: made anew
+        else:
+            try:
+                found = _resolved.get(cache_key)
+            except TypeError:  # an option that is not hashable (httpx.Timeout): made anew
+                cache_key = found = None
             if found is not None and found[0] is adapter:
                 return found[1]
         resolved: dict[str, Any] = {name: value for name, value in from_env if value}
@@ -132,7 +138,7 @@ class ProviderSettings:
                 f"No base URL for {adapter.name}: pass api_base= or set {adapter.base_url_env}",
                 provider=adapter.name,
             )
-        if cache_key is not None and not extra_body:
+        if cache_key is not None:
             if len(_resolved) >= 256:
                 _resolved.clear()
             _resolved[cache_key] = (adapter, settings)
@@ -152,6 +158,10 @@ def env_get(env: Mapping[str, str], name: str) -> str | None:
     variable that is not set raises and catches a ``KeyError`` inside ``os.environ`` (~1 us)."""
     if env is not _ENVIRON or _ENVIRON_DATA is None:
         return env.get(name)
+    return _environ_get(name)
+
+
+def _environ_get(name: str) -> str | None:
     key = _env_keys.get(name)
     if key is None:
         key = _env_keys[name] = _ENVIRON.encodekey(name)  # type: ignore[attr-defined]

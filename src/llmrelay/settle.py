@@ -25,8 +25,8 @@ __all__ = ["StreamSettle", "areport_unprepared", "call_start", "new_meta", "repo
 def new_meta(calls: "list[Call]", written: str, scope: "CallScope | None") -> CallMeta:
     call = calls[0]
     if scope is None:
-        return CallMeta(call.provider, call.ctx.model, written=written)
-    return CallMeta(call.provider, call.ctx.model, written=written,
+        return CallMeta(call.adapter.name, call.ctx.model, written=written)
+    return CallMeta(call.adapter.name, call.ctx.model, written=written,
                     deployment=scope.deployment, base_model=scope.base_model)
 
 

@@ -434,17 +434,35 @@ async def asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> AsyncRe
     return await network_asend(request, timeout)
 
 
+# The loop that sent last (weakly) and its session, and yarl's parse of each URL sent, made once.
+_last_session: "tuple[weakref.ref[asyncio.AbstractEventLoop], aiohttp.ClientSession] | None" = None
+_yarl_urls: dict[str, Any] = {}
+
+
 async def network_asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> AsyncResponse:
     """The async twin of ``network_send``, on the running loop's aiohttp session."""
-    entry = _sessions.get(asyncio.get_running_loop())
-    session = entry[0] if entry is not None and not entry[0].closed else await _session()
+    global _last_session
+    loop = asyncio.get_running_loop()
+    last = _last_session  # the common case, one loop: skips the weak-keyed lookup
+    if last is not None and last[0]() is loop and not last[1].closed:
+        session = last[1]
+    else:
+        entry = _sessions.get(loop)
+        session = entry[0] if entry is not None and not entry[0].closed else await _session()
+        _last_session = (weakref.ref(loop), session)
     aiohttp = sys.modules["aiohttp"]
+    url = _yarl_urls.get(request.url)
+    if url is None:
+        # Sent as built, as the sync transport does: yarl would otherwise decode escapes it
+        # deems needless (``%3A`` -> ``:``), changing a path a signature covers.
+        url = sys.modules["yarl"].URL(request.url, encoded=True)
+        if len(_yarl_urls) >= 1024:
+            _yarl_urls.clear()
+        _yarl_urls[request.url] = url
     try:
         response = await session.request(
             request.method,
-            # Sent as built, as the sync transport does: yarl would otherwise decode escapes it
-            # deems needless (``%3A`` -> ``:``), changing a path a signature covers.
-            sys.modules["yarl"].URL(request.url, encoded=True),
+            url,
             headers=request.headers,
             data=request.content if request.content is not None else encode_body(request.json),
             timeout=_aiohttp_timeout(timeout),
@@ -515,6 +533,8 @@ def close() -> None:
 
 async def aclose() -> None:
     """Close the running loop's pooled aiohttp session."""
+    global _last_session
+    _last_session = None
     entry = _sessions.pop(asyncio.get_running_loop(), None)
     if entry is not None:
         await entry[1].aclose()
