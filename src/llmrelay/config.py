@@ -13,7 +13,8 @@ from typing import Any, Callable, Mapping, Protocol
 from .exceptions import AuthenticationError, BadRequestError
 from .masking import mask_secret
 
-__all__ = ["KEYLESS", "ProviderSettings", "SettingsSource", "env_get", "mask_secret"]
+__all__ = ["ENVIRON_DATA", "KEYLESS", "ProviderSettings", "SettingsSource", "env_get",
+           "environ_key", "mask_secret"]
 
 # The key of a call that sends nothing (a cassette replaying): never a real credential.
 KEYLESS = "llmrelay-replay-no-key"
@@ -149,8 +150,18 @@ class ProviderSettings:
 _resolved: dict[Any, tuple[Any, ProviderSettings]] = {}
 
 _ENVIRON = os.environ
-_ENVIRON_DATA: Any = getattr(os.environ, "_data", None)
+# os.environ's own dict (encoded names -> encoded values), where the interpreter keeps one.
+ENVIRON_DATA: Any = getattr(os.environ, "_data", None)
+_ENVIRON_DATA = ENVIRON_DATA
 _env_keys: dict[str, Any] = {}
+
+
+def environ_key(name: str) -> Any:
+    """``name`` as a key of ``ENVIRON_DATA``."""
+    key = _env_keys.get(name)
+    if key is None:
+        key = _env_keys[name] = _ENVIRON.encodekey(name)  # type: ignore[attr-defined]
+    return key
 
 
 def env_get(env: Mapping[str, str], name: str) -> str | None:
@@ -162,8 +173,5 @@ def env_get(env: Mapping[str, str], name: str) -> str | None:
 
 
 def _environ_get(name: str) -> str | None:
-    key = _env_keys.get(name)
-    if key is None:
-        key = _env_keys[name] = _ENVIRON.encodekey(name)  # type: ignore[attr-defined]
-    raw = _ENVIRON_DATA.get(key)
+    raw = _ENVIRON_DATA.get(environ_key(name))
     return None if raw is None else _ENVIRON.decodevalue(raw)  # type: ignore[attr-defined,no-any-return]
