@@ -11,7 +11,7 @@ import sys
 import threading
 import weakref
 import zlib
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, Mapping, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Iterator, Mapping, Union
 
 import httpcore
 import httpx
@@ -427,11 +427,12 @@ def _aiohttp_timeout(timeout: TimeoutTypes) -> "aiohttp.ClientTimeout":
     return made
 
 
-async def asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> AsyncResponse:
-    """The async twin of ``send``."""
+def asend(request: "HTTPRequest", timeout: TimeoutTypes = None) -> Awaitable[AsyncResponse]:
+    """The async twin of ``send``: an awaitable of the response (the sender's own coroutine,
+    not one more wrapped around it)."""
     if _interceptor is not None:
-        return await _interceptor.asend(request, timeout)  # type: ignore[no-any-return]
-    return await network_asend(request, timeout)
+        return _interceptor.asend(request, timeout)  # type: ignore[no-any-return]
+    return network_asend(request, timeout)
 
 
 # The loop that sent last (weakly) and its session, and yarl's parse of each URL sent, made once.
