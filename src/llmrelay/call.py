@@ -234,15 +234,16 @@ def prepare(
 ) -> Call:
     """Validate, route and translate a call; nothing is sent yet."""
     validate_messages(messages)
-    plan = _plans.find(model, params, api_key, api_base, options, timeout, force_timeout, azure,
-                       drop_params, extra_headers, extra_body)
+    key = _plans.key(model, params, api_key, api_base, options, timeout, force_timeout, azure,
+                     drop_params, extra_headers, extra_body)
+    plan = None if key is None else _plans.find(key)
     if plan is None:
         validate_params(params)
         validate_call_options(timeout, force_timeout, num_retries)
         plan = _plan(model, params, api_key, api_base, options, timeout, force_timeout, azure,
                      drop_params, extra_headers, extra_body)
-        _plans.keep(plan, model, params, api_key, api_base, options, timeout, force_timeout,
-                    azure, drop_params, extra_headers, extra_body)
+        if key is not None:
+            _plans.keep(key, plan)
     else:
         validate_call_options(timeout, force_timeout, num_retries)
     adapter, provider, provider_model, settings = plan.adapter, plan.provider, plan.model, plan.settings
@@ -328,19 +329,22 @@ class _Plans:
         self._plans: dict[Any, tuple[Plan, tuple[Any, ...], tuple[Any, ...]]] = {}
 
     @staticmethod
-    def _key(*args: Any) -> Any:
-        (model, params, api_key, api_base, options, timeout, force_timeout, azure, drop_params,
-         extra_headers, extra_body) = args
+    def key(model: str, params: dict[str, Any], api_key: str | None, api_base: str | None,
+            options: dict[str, Any], timeout: "TimeoutTypes", force_timeout: float | None,
+            azure: bool, drop_params: bool, extra_headers: dict[str, str] | None,
+            extra_body: dict[str, Any] | None) -> Any:
+        """The arguments as a key, or ``None`` for a call not to plan by them."""
         if extra_body or ENVIRON_DATA is None:
             return None
-        return (model, tuple(params.items()), api_key, api_base, tuple(options.items()),
-                transport.timeout_key(timeout), force_timeout, azure, drop_params,
+        if timeout is not None and type(timeout) is not float and type(timeout) is not int:
+            timeout = transport.timeout_key(timeout)  # type: ignore[assignment]
+        return (model, tuple(params.items()), api_key, api_base, tuple(options.items()), timeout,
+                force_timeout, azure, drop_params,
                 tuple(extra_headers.items()) if extra_headers else (), transport.replaying())
 
-    def find(self, *args: Any) -> Plan | None:
-        key = self._key(*args)
+    def find(self, key: Any) -> Plan | None:
         try:
-            found = self._plans.get(key) if key is not None else None
+            found = self._plans.get(key)
         except TypeError:  # an unhashable argument
             return None
         if found is None:
@@ -350,10 +354,7 @@ class _Plans:
             return None  # an environment variable it read has changed
         return plan
 
-    def keep(self, plan: Plan, *args: Any) -> None:
-        key = self._key(*args)
-        if key is None:
-            return
+    def keep(self, key: Any, plan: Plan) -> None:
         adapter = plan.adapter
         names = tuple(environ_key(v) for v in (*adapter.settings_env.values(),
                                                 *adapter.api_key_env, adapter.base_url_env))

@@ -121,7 +121,7 @@ def meta_of(response: Record) -> CallMeta:
 
 
 def attach_meta(response: Record, meta: CallMeta) -> None:
-    object.__setattr__(response, "_meta", meta)
+    response.__dict__["_meta"] = meta
 
 
 class ChunkFunction(Record):
