@@ -164,8 +164,9 @@ class ModelResponseChunk(Record):
 
 
 _validate_chunk = ModelResponseChunk.__pydantic_validator__.validate_python
-validate_chunk_json: Callable[[str | bytes], ModelResponseChunk] = (
-    ModelResponseChunk.__pydantic_validator__.validate_json)
+_validate_choice = ChunkChoice.__pydantic_validator__.validate_python
+_new = object.__new__
+_set = object.__setattr__
 # pydantic-core's validators called directly (``model_validate`` adds a Python-level wrapper).
 response_of: Callable[[Any], ModelResponse] = ModelResponse.__pydantic_validator__.validate_python
 response_from_json: Callable[[bytes], ModelResponse] = (
@@ -181,11 +182,27 @@ def delta_chunk(
     logprobs: Any = None,
     index: int = 0,
 ) -> ModelResponseChunk:
-    """A one-choice chunk, built the fast way: stream translators make one per event, so
-    this calls pydantic-core's validator directly, skipping ``model_validate``'s wrapper."""
-    chunk: ModelResponseChunk = _validate_chunk(
+    """A one-choice chunk, built the fast way: stream translators make one per event.
+
+    The choice (with its delta: the provider's values) is validated by pydantic-core; the
+    chunk around it, whose fields are the stream's id, creation time and model, is assembled
+    directly once those are checked to be exactly ``str``, ``int``, ``str`` (~30% of the cost
+    of validating the whole chunk). It is the chunk the validator would have made: the same
+    fields, in the same order, with the same fields set."""
+    if type(id) is str and type(created) is int and type(model) is str:
+        choice = _validate_choice({"index": index, "delta": delta, "finish_reason": finish_reason,
+                                   "logprobs": logprobs})
+        chunk = _new(ModelResponseChunk)
+        _set(chunk, "__dict__", {"id": id, "object": "chat.completion.chunk", "created": created,
+                                 "model": model, "choices": [choice], "usage": None,
+                                 "system_fingerprint": None})
+        _set(chunk, "__pydantic_fields_set__", {"id", "created", "model", "choices"})
+        _set(chunk, "__pydantic_extra__", {})
+        _set(chunk, "__pydantic_private__", None)
+        return chunk
+    validated: ModelResponseChunk = _validate_chunk(
         {"id": id, "created": created, "model": model,
          "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason,
                       "logprobs": logprobs}]}
     )
-    return chunk
+    return validated
