@@ -1,6 +1,8 @@
-"""The demo: one streaming and one non-streaming call through every provider.
+"""The demo: one streaming and one non-streaming call through every provider, what the library
+does beyond one call (meta and cost, embeddings, a Router, the cache, callbacks), then the gateway.
 
-By default against llmrelay's own emulators on loopback; with ``--live``, against the real
+By default against llmrelay's own emulators on loopback, ending with ``llmrelay serve`` on
+SQLite in front of them, called with the ``openai`` SDK; with ``--live``, against the real
 providers whose keys are in the environment (the others are skipped).
 """
 
@@ -11,6 +13,9 @@ import asyncio
 import os
 import sys
 from typing import Any
+
+import demo_gateway
+import demo_library
 
 import llmrelay
 from llmrelay.registry import PROVIDERS
@@ -104,6 +109,8 @@ def main() -> int:
             model, _ = MODELS[provider]
             extra: dict[str, Any] = {"api_base": emu.base_url(provider), "api_key": emu.api_key}
             failures += run(provider, model, extra)
+        failures += demo_library.run(emu)
+        failures += demo_gateway.run(emu)
     return 1 if failures else 0
 
 

@@ -37,3 +37,7 @@ def test_demo_calls_every_provider_through_the_emulator() -> None:
                      "perplexity", "ollama", "hosted_vllm", "gemini"):
         assert f"[{provider}]" in out.stdout
     assert "failed" not in out.stdout
+    assert "answered by claude-backup after 3 attempts" in out.stdout
+    assert "again: cache_hit=True cost=$0.00; equal=True; requests sent: 1" in out.stdout
+    assert "2 vectors of 8 floats" in out.stdout
+    assert "[gateway]" in out.stdout

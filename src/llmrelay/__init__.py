@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .observe import CallEvent, instrument_otel
     from .pricing import ModelInfo, completion_cost, model_info, register_model, token_counter
     from .registry import get_provider, supports
+    from .router import NoDeploymentAvailableError, Router
     from .streaming import AsyncStream, Stream
     from .transport import aclose, close
     from .types import Message, ModelResponse, ModelResponseChunk, Usage
@@ -50,6 +51,8 @@ callbacks: list[Any] = []
 cache: Any = None
 
 _LAZY = {
+    "Router": "router",
+    "NoDeploymentAvailableError": "router",
     "Cache": "caching",
     "completion": "api",
     "acompletion": "api",
@@ -92,9 +95,11 @@ __all__ = [
     "ModelInfo",
     "ModelResponse",
     "ModelResponseChunk",
+    "NoDeploymentAvailableError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "Router",
     "ServiceUnavailableError",
     "Stream",
     "Timeout",

@@ -24,6 +24,7 @@ from typing import (
 
 from . import hooks, transport
 from .call import Call, prepare
+from .concurrently import arun_all, run_all
 from .exceptions import APIError
 from .fanout import achain_streams, chain_streams, fan_out_count, merge_responses
 from .providers.base import FollowUp, HTTPRequest
@@ -299,10 +300,7 @@ def _run_all(calls: list[Call]) -> Any:
         return _run(calls[0])
     if calls[0].stream:
         return Stream(chain_streams(_run(c) for c in calls))  # type: ignore[misc]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return merge_responses(list(pool.map(_run, calls)))  # type: ignore[arg-type]
+    return merge_responses(run_all(_run, calls, calls, len(calls), "llmrelay-n"))  # type: ignore[arg-type]
 
 
 def _arun_all(calls: list[Call]) -> Awaitable[Any]:
@@ -321,8 +319,8 @@ async def _arun_many(calls: list[Call]) -> Any:
                 yield await with_deadline(c, _arun(c))
 
         return AsyncStream(achain_streams(streams()))
-    results = await asyncio.gather(*(with_deadline(c, _arun(c)) for c in calls))
-    return merge_responses(results)
+    results = await arun_all(lambda c: with_deadline(c, _arun(c)), calls, len(calls))
+    return merge_responses(results)  # type: ignore[arg-type]
 
 
 def _complete(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any],

@@ -5,16 +5,15 @@ answered as one OpenAI embeddings list in input order.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import hooks, transport
 from .call import Call, deadline_of, new_call
 from .capabilities import EmbeddingFamily, apply_capabilities, find_family
+from .concurrently import arun_all, run_all
 from .config import ProviderSettings
 from .embedding_types import (
     CollectorPause,
@@ -23,7 +22,7 @@ from .embedding_types import (
     EmbeddingUsage,
     embedding_response,
 )
-from .exceptions import APIError, BadRequestError, Timeout
+from .exceptions import APIError, BadRequestError
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
 from .scope import SCOPE
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     from .meta import CallMeta
     from .providers.base import Adapter, EmbeddingAdapter
     from .scope import CallScope
-    from .transport import TimeoutTypes
+    from .transport import AsyncResponse, Response, TimeoutTypes
 
 __all__ = ["aembedding", "embedding"]
 
@@ -54,6 +53,8 @@ class Batch:
     call: Call
     request: EmbeddingRequest
     parser: Callable[[Any, EmbeddingRequest], EmbeddingResponse]
+    # The endpoint's ``usage_header``: where the input tokens are when the body has none.
+    usage_header: str | None = None
     # Set on a call's only batch: the collector is held from its parse to the call's return.
     pause: CollectorPause | None = None
 
@@ -200,7 +201,7 @@ def _split(adapter: "Adapter", endpoint: "EmbeddingAdapter", family: EmbeddingFa
         call = new_call(adapter, ctx, request, timeout=own["timeout"], deadline=deadline,
                         num_retries=own["num_retries"], logger_fn=own["logger_fn"],
                         verbose=own["verbose"])
-        batches.append(Batch(call, asked, endpoint.parse_response))
+        batches.append(Batch(call, asked, endpoint.parse_response, endpoint.usage_header))
     return batches
 
 
@@ -235,44 +236,36 @@ def merge(results: Sequence[EmbeddingResponse]) -> EmbeddingResponse:
 def _run_batch(batch: Batch) -> EmbeddingResponse:
     call = batch.call
     response = send_with_retries(call, call.request)
-    return _answer(batch, call.parse_with(response, batch.translate))
+    return _answer(batch, call.parse_with(response, batch.translate), response)
 
 
-def _answer(batch: Batch, result: EmbeddingResponse) -> EmbeddingResponse:
+def _answer(batch: Batch, result: EmbeddingResponse,
+            response: "Response | AsyncResponse") -> EmbeddingResponse:
     call = batch.call
     sent = len(batch.request["input"])
     if len(result.data) != sent:
         raise call.enrich(APIError(
             f"{call.provider} returned {len(result.data)} embeddings for {sent} inputs"))
+    if result.usage is None and batch.usage_header is not None:
+        result.usage = _header_usage(response.headers.get(batch.usage_header))
     call.model, call.usage = result.model, result.usage
     return result
+
+
+def _header_usage(value: str | None) -> EmbeddingUsage | None:
+    """The usage a token-count header states; ``None`` when it is missing or not a count."""
+    try:
+        tokens = int(value) if value is not None else -1
+    except ValueError:
+        return None
+    return EmbeddingUsage.of_prompt(tokens) if tokens >= 0 else None
 
 
 def _run_batches(batches: list[Batch]) -> EmbeddingResponse:
     if len(batches) == 1:
         return _run_batch(batches[0])
-    pool = ThreadPoolExecutor(max_workers=min(MAX_CONCURRENT, len(batches)),
-                              thread_name_prefix="llmrelay-embedding")
-    futures = [pool.submit(_run_batch, b) for b in batches]
-    call = batches[0].call
-    try:
-        remaining = call.remaining()
-        done, pending = wait(futures, timeout=None if remaining is None else max(remaining, 0),
-                             return_when=FIRST_EXCEPTION)
-        failed = next((f.exception() for f in futures if f in done and f.exception()), None)
-        if failed is not None:
-            raise failed
-        if pending:
-            raise call.enrich(Timeout("force_timeout reached before the call finished"))
-        return merge([f.result() for f in futures])
-    except BaseException:
-        for batch in batches:
-            batch.call.abandoned = True
-        raise
-    finally:
-        # Requests in flight end on their own (their timeouts are cut to the deadline);
-        # batches not started yet never start.
-        pool.shutdown(wait=False, cancel_futures=True)
+    return merge(run_all(_run_batch, batches, [b.call for b in batches], MAX_CONCURRENT,
+                         "llmrelay-embedding"))
 
 
 def _embed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],
@@ -345,31 +338,13 @@ def _starter(prepared: EmbeddingCall, scope: "CallScope | None", started: float)
 async def _arun_batch(batch: Batch) -> EmbeddingResponse:
     call = batch.call
     response = await asend_with_retries(call, call.request)
-    return _answer(batch, call.parse_with(response, batch.translate))
+    return _answer(batch, call.parse_with(response, batch.translate), response)
 
 
 async def _arun_batches(batches: list[Batch]) -> EmbeddingResponse:
     if len(batches) == 1:
         return await _arun_batch(batches[0])
-    gate = asyncio.Semaphore(MAX_CONCURRENT)
-
-    async def gated(batch: Batch) -> EmbeddingResponse:
-        async with gate:
-            return await _arun_batch(batch)
-
-    tasks = [asyncio.ensure_future(gated(b)) for b in batches]
-    try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = next((t.exception() for t in tasks if t.done() and t.exception()), None)
-        if failed is not None:
-            raise failed
-        return merge([t.result() for t in tasks])
-    finally:
-        pending = [t for t in tasks if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+    return merge(await arun_all(_arun_batch, batches, MAX_CONCURRENT))
 
 
 async def _aembed(model: str, input: Any, params: dict[str, Any], own: dict[str, Any],

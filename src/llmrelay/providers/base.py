@@ -108,11 +108,15 @@ class EmbeddingAdapter:
 
     ``families``: ``EmbeddingFamily`` rows, first match wins; a model no row matches, or whose
     row has ``batch_limit == 0``, does not embed (``BadRequestError`` before any request).
+
+    ``usage_header``: the response header that counts a batch's input tokens, read when the
+    parsed body has no usage (Bedrock's ``InvokeModel`` answers count them only there).
     """
 
     build_request: Callable[["EmbeddingRequest", "ProviderSettings"], HTTPRequest]
     parse_response: Callable[[Any, "EmbeddingRequest"], "EmbeddingResponse"]
     families: tuple["EmbeddingFamily", ...]
+    usage_header: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import json
 import re
-import struct
 import uuid
 from typing import Any, Iterator
 from urllib.parse import unquote
@@ -22,6 +21,7 @@ from ..eventstream import encode_message
 from . import aws
 from .generation import count_tokens, example_for, reply_text, truncate, words
 from .server import Exchange, JSONReply, Reply, SSEReply, error_body, gate, route
+from .vectors import vector
 
 # Model ids the emulator knows, after an optional inference-profile prefix or inside an ARN.
 VENDORS = ("anthropic.claude", "amazon.nova", "meta.llama", "mistral.", "cohere.command",
@@ -392,61 +392,123 @@ def pieces(data: bytes) -> Iterator[bytes]:
 
 
 # ---- InvokeModel (embeddings) -----------------------------------------------------------------
+# Bodies are checked as Bedrock's JSON-schema validation does, with its wording ("Malformed input
+# request: #/texts: expected maximum item count: 96, ..."); answers follow the recordings and the
+# model parameter pages (Titan: embeddingsByType always present on v2; Cohere: no token counts in
+# the body). Every answer carries the token count in X-Amzn-Bedrock-Input-Token-Count.
+
+TITAN_V2_KEYS = frozenset({"inputText", "dimensions", "normalize", "embeddingTypes"})
+TITAN_V1_KEYS = frozenset({"inputText"})
+COHERE_V3_KEYS = frozenset({"texts", "images", "input_type", "truncate", "embedding_types"})
+COHERE_V4_KEYS = COHERE_V3_KEYS | {"inputs", "output_dimension", "max_tokens"}
+INPUT_TYPES = ("search_document", "search_query", "classification", "clustering")
+EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary")
+TITAN_TEXT_LIMIT = 50_000  # characters (Titan v2; 8,192 tokens)
+COHERE_V3_TEXT_LIMIT = 2048  # characters a text, checked before any truncation
 
 
-def vector(text: str, dimensions: int, normalize: bool = True) -> list[float]:
-    """A deterministic unit vector for ``text``."""
-    seed = hashlib.sha256(text.encode()).digest()
-    values: list[float] = []
-    block = seed
-    while len(values) < dimensions:
-        block = hashlib.sha256(block).digest()
-        values += [v / 2**31 for v in struct.unpack(">8i", block)]
-    values = values[:dimensions]
-    norm = sum(v * v for v in values) ** 0.5 or 1.0
-    return [round(v / norm if normalize else v, 8) for v in values]
+def malformed(detail: str) -> JSONReply:
+    return invalid(f"Malformed input request: {detail}, please reformat your input and try again.")
 
 
-def titan(body: Any) -> Reply:
-    if not isinstance(body, dict) or not isinstance(body.get("inputText"), str):
-        found = type(body.get("inputText")).__name__ if isinstance(body, dict) else "body"
-        return invalid(f"Malformed input request: #/inputText: expected type: String, found: "
-                       f"{found}, please reformat your input and try again.")
-    dimensions = body.get("dimensions", 1024)
-    if dimensions not in (256, 512, 1024):
-        return invalid(f"Malformed input request: #/dimensions: {dimensions} is not a valid enum "
-                       "value, please reformat your input and try again.")
-    embedding = vector(body["inputText"], dimensions, body.get("normalize", True))
-    out: dict[str, Any] = {"embedding": embedding, "inputTextTokenCount": count_tokens(body["inputText"])}
-    if body.get("embeddingTypes"):
-        out["embeddingsByType"] = {"float": embedding}
-    return JSONReply(200, out, {"x-amzn-RequestId": request_id(body),
-                                "x-amzn-bedrock-input-token-count": str(out["inputTextTokenCount"])})
+def unknown_keys(body: dict[str, Any], allowed: frozenset[str]) -> JSONReply | None:
+    extra = sorted(set(body) - allowed)
+    return malformed(f"#: extraneous key [{extra[0]}] is not permitted") if extra else None
+
+
+def embedding_reply(out: dict[str, Any], tokens: int, *parts: Any) -> JSONReply:
+    return JSONReply(200, out, {"x-amzn-RequestId": request_id(out.get("id"), *parts),
+                                "x-amzn-bedrock-input-token-count": str(tokens),
+                                "x-amzn-bedrock-invocation-latency": str(40 + tokens % 60)})
+
+
+def titan(body: Any, model: str) -> Reply:
+    if not isinstance(body, dict):
+        return malformed("#: expected type: JSONObject, found: " + type(body).__name__)
+    v2 = model.startswith("amazon.titan-embed-text-v2")
+    refused = unknown_keys(body, TITAN_V2_KEYS if v2 else TITAN_V1_KEYS)
+    if refused is not None:
+        return refused
+    text = body.get("inputText")
+    if text is None:
+        return malformed("#: required key [inputText] not found")
+    if not isinstance(text, str):
+        return malformed(f"#/inputText: expected type: String, found: {type(text).__name__}")
+    if not 1 <= len(text) <= TITAN_TEXT_LIMIT:
+        bound = "minLength: 1" if not text else f"maxLength: {TITAN_TEXT_LIMIT}"
+        return malformed(f"#/inputText: expected {bound}, actual: {len(text)}")
+    dimensions = body.get("dimensions", 1024 if v2 else 1536)  # v1 takes no dimensions
+    if v2 and dimensions not in (256, 512, 1024):
+        return malformed(f"#/dimensions: {dimensions} is not a valid enum value")
+    types = body.get("embeddingTypes") or ["float"]
+    bad = next((t for t in types if t not in ("float", "binary")), None)
+    if bad is not None:
+        return malformed(f"#/embeddingTypes/0: {bad} is not a valid enum value")
+    embedding = vector(text, dimensions)
+    if body.get("normalize") is False or not v2:
+        embedding = [round(v * 7.5, 8) for v in embedding]  # not a unit vector
+    tokens = count_tokens(text)
+    out: dict[str, Any] = {"embedding": embedding, "inputTextTokenCount": tokens}
+    if v2:
+        out["embeddingsByType"] = {t: typed(embedding, t, packed=False) for t in types}
+    return embedding_reply(out, tokens, text, model)
+
+
+def typed(floats: list[float], kind: str, packed: bool = True) -> list[Any]:
+    """A float vector as one of Cohere's embedding types; Titan's ``binary`` (``packed``
+    false) keeps one sign bit a dimension where Cohere packs eight a byte."""
+    if kind == "float":
+        return floats
+    if kind in ("int8", "uint8"):
+        top = max((abs(v) for v in floats), default=1.0) or 1.0
+        values = [max(-128, min(127, round(v / top * 127))) for v in floats]
+        return values if kind == "int8" else [v + 128 for v in values]
+    bits = [1 if v > 0 else 0 for v in floats]
+    if not packed:
+        return bits
+    octets = [int("".join(map(str, bits[i:i + 8])).ljust(8, "0"), 2)
+              for i in range(0, len(bits), 8)]
+    return octets if kind == "ubinary" else [b - 128 for b in octets]
 
 
 def cohere_embed(body: Any, model: str) -> Reply:
-    texts = body.get("texts") if isinstance(body, dict) else None
-    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-        return invalid("Malformed input request: #/texts: expected type: JSONArray, please "
-                       "reformat your input and try again.")
-    if len(texts) > 96:
-        return invalid(f"Malformed input request: #/texts: expected maximum item count: 96, "
-                       f"found: {len(texts)}, please reformat your input and try again.")
-    if body.get("input_type") not in ("search_document", "search_query", "classification",
-                                      "clustering"):
-        return invalid("Malformed input request: #: required key [input_type] not found, please "
-                       "reformat your input and try again.")
+    if not isinstance(body, dict):
+        return malformed("#: expected type: JSONObject, found: " + type(body).__name__)
     v4 = "embed-v4" in model
-    dimensions = int(body.get("output_dimension") or (1536 if v4 else 1024))
+    refused = unknown_keys(body, COHERE_V4_KEYS if v4 else COHERE_V3_KEYS)
+    if refused is not None:
+        return refused
+    if "input_type" not in body:
+        return malformed("#: required key [input_type] not found")
+    if body["input_type"] not in INPUT_TYPES:
+        return malformed(f"#/input_type: {body['input_type']} is not a valid enum value")
+    texts = body.get("texts")
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        return malformed("#/texts: expected type: JSONArray, found: "
+                         + type(texts).__name__)
+    if len(texts) > 96:
+        return malformed(f"#/texts: expected maximum item count: 96, found: {len(texts)}")
+    if not v4:
+        long = next((i for i, t in enumerate(texts) if len(t) > COHERE_V3_TEXT_LIMIT), None)
+        if long is not None:
+            return malformed(f"#/texts/{long}: expected maxLength: {COHERE_V3_TEXT_LIMIT}, "
+                             f"actual: {len(texts[long])}")
+    dimensions = body.get("output_dimension", 1536 if v4 else 1024)
+    if dimensions not in (256, 512, 1024, 1536):
+        return malformed(f"#/output_dimension: {dimensions} is not a valid enum value")
+    kinds = body.get("embedding_types")
+    bad = next((k for k in kinds or () if k not in EMBEDDING_TYPES), None)
+    if bad is not None:
+        return malformed(f"#/embedding_types/0: {bad} is not a valid enum value")
     vectors = [vector(t, dimensions) for t in texts]
-    out: dict[str, Any] = {"id": request_id(body), "texts": texts}
-    if v4 or body.get("embedding_types"):
-        out.update(response_type="embeddings_by_type", embeddings={"float": vectors})
+    out: dict[str, Any] = {"id": request_id(body, model), "texts": texts}
+    if v4 or kinds:
+        # v4 answers by type even when no type was asked for (recorded).
+        out.update(response_type="embeddings_by_type",
+                   embeddings={k: [typed(v, k) for v in vectors] for k in kinds or ["float"]})
     else:
         out.update(response_type="embeddings_floats", embeddings=vectors)
-    tokens = sum(count_tokens(t) for t in texts)
-    return JSONReply(200, out, {"x-amzn-RequestId": request_id(body, model),
-                                "x-amzn-bedrock-input-token-count": str(tokens)})
+    return embedding_reply(out, sum(count_tokens(t) for t in texts), model)
 
 
 @route("bedrock", "POST", r"/model/(?P<model>[^/]+)/invoke")
@@ -454,8 +516,8 @@ def invoke(ex: Exchange) -> Reply:
     model = model_id(ex)
     if model is None:
         return invalid("The provided model identifier is invalid.")
-    if model.startswith("amazon.titan-embed-text-v2"):
-        return titan(ex.body)
+    if model.startswith(("amazon.titan-embed-text-v2", "amazon.titan-embed-text-v1")):
+        return titan(ex.body, model)
     if model.startswith("cohere.embed"):
         return cohere_embed(ex.body, model)
     return invalid(f"The emulator's InvokeModel answers embedding models only, not {model}")

@@ -372,6 +372,9 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "llmrelay-emulator"
+        # Headers and body go out in separate writes: with Nagle on, the body waits for the
+        # client's delayed ACK (~40 ms a request on Linux loopback).
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

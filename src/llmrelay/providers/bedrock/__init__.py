@@ -1,7 +1,8 @@
 """AWS Bedrock Runtime (``bedrock/<modelId>``): Converse and ConverseStream, SigV4 or Bearer.
 
 ``POST {base}/model/{modelId}/converse`` (``/converse-stream``: AWS event-stream framing, not
-SSE); ``{base}`` is ``https://bedrock-runtime.{region}.amazonaws.com`` unless given.
+SSE), and ``/invoke`` for embeddings (Titan, Cohere Embed); ``{base}`` is
+``https://bedrock-runtime.{region}.amazonaws.com`` unless given.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from ...eventstream import EventStreamDecoder
 from ..base import Adapter, CallContext
 from .auth import SECRET_OPTIONS, SETTINGS_ENV, finish_settings, sign
 from .capabilities import FAMILIES
+from .embeddings import EMBEDDINGS
 from .errors import parse_error
 from .request import build_request
 from .response import parse_response
@@ -36,4 +38,5 @@ ADAPTER = Adapter(
     finish_settings=finish_settings,
     sign=sign,
     stream_decoder=EventStreamDecoder,
+    embeddings=EMBEDDINGS,
 )

@@ -44,13 +44,17 @@ def build_request(request: ChatRequest, settings: ProviderSettings) -> HTTPReque
 
 
 def model_url(base_url: str, model: str, stream: bool) -> str:
+    return f"{base_url}/model/{model_label(model)}/{'converse-stream' if stream else 'converse'}"
+
+
+def model_label(model: str) -> str:
     """The model id is one URI label: percent-encoded whole (``:`` -> ``%3A``, ``/`` -> ``%2F``)."""
     label = _labels.get(model)
     if label is None:
         label = quote(model, safe="")
         if len(_labels) < 1024:
             _labels[model] = label
-    return f"{base_url}/model/{label}/{'converse-stream' if stream else 'converse'}"
+    return label
 
 
 _labels: dict[str, str] = {}  # model id -> its encoded path label (quote() costs ~3 us)
