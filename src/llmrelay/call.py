@@ -352,6 +352,8 @@ class _Plans:
         plan, names, values = found
         if tuple(map(ENVIRON_DATA.get, names)) != values:  # type: ignore[union-attr]
             return None  # an environment variable it read has changed
+        if get_adapter(plan.provider) is not plan.adapter:
+            return None  # the provider was registered anew
         return plan
 
     def keep(self, key: Any, plan: Plan) -> None:
