@@ -99,14 +99,17 @@ def build_request(host: str, port: int, path: str, body: Any, headers: dict[str,
 
 
 async def open_loop(host: str, port: int, raw: bytes, rate: float, duration: float,
-                    warmup: float = 0.5) -> Result:
-    """Send ``raw`` at ``rate`` per second for ``duration`` seconds; latency from schedule."""
-    idle: list[_Conn] = []
+                    warmup: float = 0.5, more: list[tuple[int, bytes]] | None = None) -> Result:
+    """Send ``raw`` at ``rate`` per second for ``duration`` seconds; latency from schedule.
+    With ``more`` (other ``(port, raw)`` targets), requests go round-robin over all of them."""
+    targets = [(port, raw), *(more or [])]
+    pools: dict[int, list[_Conn]] = {p: [] for p, _ in targets}
     result = Result(rate)
     tasks: set[asyncio.Task[None]] = set()
     loop = asyncio.get_running_loop()
 
-    async def one(scheduled: float, record: bool) -> None:
+    async def one(scheduled: float, record: bool, port: int, raw: bytes) -> None:
+        idle = pools[port]
         reused = bool(idle)
         conn = idle.pop() if idle else _Conn(*await asyncio.open_connection(host, port))
         try:
@@ -141,14 +144,15 @@ async def open_loop(host: str, port: int, raw: bytes, rate: float, duration: flo
         delay = scheduled - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = loop.create_task(one(scheduled, i >= warmup * rate))
+        task = loop.create_task(one(scheduled, i >= warmup * rate, *targets[i % len(targets)]))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     if tasks:
         await asyncio.wait(tasks, timeout=30)
     result.elapsed = duration
-    for conn in idle:
-        conn.writer.close()
+    for idle in pools.values():
+        for conn in idle:
+            conn.writer.close()
     return result
 
 

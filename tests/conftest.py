@@ -1,4 +1,5 @@
-"""Shared fixtures: one emulator per test session, reset between tests."""
+"""Shared fixtures: one emulator per test session, reset between tests; the session's real
+Redis and PostgreSQL (``tests/services.py``; never skipped)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 
 from llmrelay.testing import Emulator
 
+from .services import REDIS_PREFIX, SESSION, Postgres, SharedRedis, Unavailable
+
 ROOT = Path(__file__).resolve().parent
 # A copy of ../shared/recorded (real provider traffic, see its README for provenance), so the
 # suite runs from a bare clone; tests/test_recorded_copy.py keeps the copy equal to the source.
@@ -20,6 +23,30 @@ RECORDED = ROOT / "recorded"
 def emulator_server() -> Iterator[Emulator]:
     with Emulator() as emu:
         yield emu
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis for the whole session (shared with others: keys under this session's token)."""
+    shared = SharedRedis()
+    try:
+        shared.start()
+    except Unavailable as exc:
+        pytest.fail(f"Redis: {exc}", pytrace=False)
+    yield shared.url
+    shared.stop((f"{REDIS_PREFIX}*", f"t{SESSION}*"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """PostgreSQL for the session: databases made (and dropped) per module."""
+    pg = Postgres()
+    try:
+        pg.start()
+    except Unavailable as exc:
+        pytest.fail(f"PostgreSQL: {exc}", pytrace=False)
+    yield pg
+    pg.stop()
 
 
 @pytest.fixture

@@ -3,12 +3,6 @@ each, so faults and request counts are per deployment) and a real Redis."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,8 +11,11 @@ import pytest
 
 from llmrelay.testing import Emulator
 
+from ..services import REDIS_PREFIX, RedisServer, Unavailable, free_port
+
+__all__ = ["RedisServer", "free_port"]  # the Redis tests import them from here
+
 MESSAGES = [{"role": "user", "content": "Hi there"}]
-SESSION = uuid.uuid4().hex[:12]
 API_VERSION = "2024-10-21"
 
 
@@ -43,87 +40,13 @@ def emu(emulator: Emulator) -> Emulator:
     return emulator
 
 
-# ---- Redis -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _reachable(url: str) -> bool:
-    import redis
-
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        ok = bool(client.ping())
-        client.close()
-        return ok
-    except redis.RedisError:
-        return False
-
-
-class RedisServer:
-    """A throwaway ``redis-server`` on a free port (for tests that kill it)."""
-
-    def __init__(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.fail("redis-server is not installed (apt-get install -y redis-server): "
-                        "the Router's shared-state tests need a real Redis")
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="llmrelay-redis-")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        deadline = time.monotonic() + 10
-        while not _reachable(self.url):
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.stop()
-                pytest.fail(f"redis-server did not start on port {self.port}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """``LLMRELAY_TEST_REDIS_URL``, else the local Redis, else a throwaway server; never skipped."""
-    url = os.environ.get("LLMRELAY_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
-    server = None
-    if not _reachable(url):
-        if os.environ.get("LLMRELAY_TEST_REDIS_URL"):
-            pytest.fail(f"LLMRELAY_TEST_REDIS_URL={url} is not reachable")
-        server = RedisServer()
-        url = server.url
-    yield url
-    _delete_prefix(url, f"llmrelay-test:{SESSION}:")
-    if server is not None:
-        server.stop()
-
-
-def _delete_prefix(url: str, prefix: str) -> None:
-    """Remove this session's keys only (the shared Redis is never flushed)."""
-    import redis
-
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    for start in range(0, len(keys), 500):
-        client.delete(*keys[start:start + 500])
-    client.close()
+# ---- Redis (tests/services.py; the session's ``redis_url`` is in tests/conftest.py) -------
 
 
 @pytest.fixture
 def prefix(request: pytest.FixtureRequest) -> str:
     """A key prefix of this test alone, inside this session's."""
-    return f"llmrelay-test:{SESSION}:{request.node.name}:{uuid.uuid4().hex[:6]}"
+    return f"{REDIS_PREFIX}:{request.node.name}:{uuid.uuid4().hex[:6]}"
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -137,7 +60,11 @@ def state(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 def throwaway_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
+    """A Redis of this test's own, to kill."""
+    try:
+        server = RedisServer()
+    except Unavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
     yield server
     server.stop()
 

@@ -1,4 +1,4 @@
-"""Gateway test fixtures: a real PostgreSQL (never skipped), one database per gateway, and one
+"""Gateway test fixtures: the session's PostgreSQL (never skipped), one database per gateway, and one
 ``llmrelay serve`` process per module and backend (every test runs on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -11,19 +11,8 @@ import pytest
 
 from llmrelay.testing import Emulator
 
+from ..services import Postgres
 from .gateway import Gateway, emulator_config
-from .services import Postgres
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    pg = Postgres()
-    try:
-        pg.start()
-    except Exception as exc:
-        pytest.fail(f"PostgreSQL for the gateway tests: {exc}", pytrace=False)
-    yield pg
-    pg.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])

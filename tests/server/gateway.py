@@ -18,7 +18,7 @@ import yaml
 
 from llmrelay.testing import Emulator
 
-from .services import free_port
+from ..services import free_port
 
 MASTER_KEY = "sk-master-test-0123456789"
 EMULATOR_KEY_VAR = "LLMRELAY_TEST_EMULATOR_KEY"
@@ -196,7 +196,7 @@ def table(url: str, name: str) -> list[dict[str, Any]]:
             conn.close()
     import asyncpg
 
-    from .services import run_async
+    from ..services import run_async
 
     async def read() -> list[dict[str, Any]]:
         conn = await asyncpg.connect(url)

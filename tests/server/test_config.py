@@ -14,8 +14,8 @@ import pytest
 
 from llmrelay.testing import Emulator
 
+from ..services import free_port
 from .gateway import EMULATOR_KEY_VAR, MASTER_KEY, Gateway, emulator_config
-from .services import free_port
 
 
 def _base(emulator: Emulator, url: str) -> dict[str, Any]:

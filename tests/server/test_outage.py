@@ -14,8 +14,8 @@ import pytest
 
 from llmrelay.testing import Emulator
 
+from ..services import PostgresServer, run_async
 from .gateway import Gateway, emulator_config, error_of, table
-from .services import PostgresServer, run_async
 
 
 @pytest.fixture

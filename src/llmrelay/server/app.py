@@ -111,6 +111,8 @@ class Gateway(Services):
             except Exception as exc:  # a router that fails to close must not lose the flush
                 log.debug("router close failed: %s", type(exc).__name__)
         await self.limiter.close()
+        if self.redis is not None:
+            await self.redis.close()
         await self.store.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -22,7 +22,7 @@ log = logging.getLogger("llmrelay.server")
 TOP_LEVEL = ("model_list", "router_settings", "general_settings", "cache", "litellm_settings",
              "environment_variables")
 # general_settings the gateway implements; any other is logged once as ignored.
-GENERAL = ("master_key", "database_url", "redis_url", "max_request_size_mb",
+GENERAL = ("master_key", "database_url", "redis_url", "redis_prefix", "max_request_size_mb",
            "database_connection_pool_limit", "spool_dir", "spend_fsync")
 # litellm_settings the gateway maps onto its own; any other is logged once as ignored.
 LITELLM = ("drop_params", "num_retries", "request_timeout", "cache", "cache_params")
@@ -45,6 +45,7 @@ class GatewayConfig:
     master_key: str | None = None
     database: DatabaseURL | None = None
     redis_url: str | None = None
+    redis_prefix: str = "llmrelay"
     cache: dict[str, Any] | None = None
     call_defaults: dict[str, Any] = field(default_factory=dict)
     max_request_bytes: int = int(DEFAULT_MAX_REQUEST_MB * 1024 * 1024)
@@ -151,9 +152,15 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> GatewayCo
     redis_url = general.get("redis_url")
     if redis_url is not None:
         config.redis_url = _redis_url(redis_url, "general_settings.redis_url")
+    prefix = general.get("redis_prefix", "llmrelay")
+    if not isinstance(prefix, str) or not prefix:
+        raise ConfigError(f"general_settings.redis_prefix must be a non-empty string, got {prefix!r}")
+    config.redis_prefix = prefix
     if config.redis_url and "redis_url" not in config.router_settings and not any(
             k in config.router_settings for k in ("redis_host", "redis_port")):
         config.router_settings["redis_url"] = config.redis_url
+    if config.redis_url and "redis_prefix" in general:
+        config.router_settings.setdefault("redis_prefix", f"{prefix}:router")
 
     size = general.get("max_request_size_mb", DEFAULT_MAX_REQUEST_MB)
     if isinstance(size, bool) or not isinstance(size, (int, float)) or size <= 0:

@@ -129,9 +129,13 @@ class Exchange:
             status=o.status, status_code=o.status_code, cache_hit=o.cache_hit)
 
     async def finish(self) -> None:
-        """The spend row (durable when this returns) and the metrics."""
+        """Settle the limits and make the spend row durable (both sent together: with Redis
+        they share one round trip), then the metrics."""
         row = self.row()
-        await self.gw.sink.record(row)
+        if self.grant is not None:
+            await asyncio.gather(self.settle(), self.gw.sink.record(row))
+        else:
+            await self.gw.sink.record(row)
         o = self.outcome
         self.gw.metrics.observe(o.group, o.status, duration=time.perf_counter() - self.request.started,
                                 overhead=o.overhead, prompt=o.prompt, completion=o.completion,
@@ -151,7 +155,6 @@ class Exchange:
     async def fail(self, error: GatewayError) -> None:
         o = self.outcome
         o.status, o.status_code = error.row_status, error.status
-        await self.settle()
         await self.finish()
         if self.streaming:  # the answer has begun: end it with the error as its last event
             await self.request.send({"type": "http.response.body",
@@ -263,7 +266,6 @@ async def _chat(ex: Exchange, body: dict[str, Any]) -> None:
         raise ex.upstream_failed(exc, started) from None
     waited = time.perf_counter() - started
     ex.fill(getattr(resp, "meta", None), resp.usage, resp.model)
-    await ex.settle()
     payload = resp.model_dump_json().encode()
     ex.outcome.overhead = max(0.0, time.perf_counter() - request.started - waited)
     await ex.finish()
@@ -288,7 +290,6 @@ async def _embed(ex: Exchange, body: dict[str, Any]) -> None:
         raise ex.upstream_failed(exc, started) from None
     waited = time.perf_counter() - started
     ex.fill(getattr(resp, "meta", None), resp.usage, getattr(resp, "model", None))
-    await ex.settle()
     payload = resp.model_dump_json().encode()
     ex.outcome.overhead = max(0.0, time.perf_counter() - request.started - waited)
     await ex.finish()
@@ -316,7 +317,6 @@ async def _stream(ex: Exchange, body: dict[str, Any]) -> None:
     sent = Forwarded(bool((body.get("stream_options") or {}).get("include_usage")))
     await sent.run(stream, request, gw.secrets)
     _bill_stream(ex, body, sent, getattr(stream, "meta", None))
-    await ex.settle()
     await ex.finish()
     if sent.ending == "cut":
         raise asyncio.CancelledError  # the shutdown's, now that the row is written

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .accounting import Accounting, deployment_prices
-from .components import build_limiter, build_sink
+from .components import build_limiter, build_link, build_sink
 from .health import Lifecycle, Monitor
 from .keycache import KeyCache
 from .metrics import Metrics
@@ -46,8 +46,9 @@ class Services:
         self.groups = frozenset(config.groups())
         self.secrets = config.secrets()
         self.keys = KeyCache(store)
-        self.limiter: Limiter = limiter or build_limiter(config)
-        self.sink: SpendSink = sink or build_sink(config, store)
+        self.redis = build_link(config)
+        self.limiter: Limiter = limiter or build_limiter(config, self.redis)
+        self.sink: SpendSink = sink or build_sink(config, store, self.redis)
         self.accounting = Accounting(deployment_prices(config.model_list),
                                      fallbacks_of(config.router_settings))
         self.metrics = Metrics()

@@ -1,7 +1,7 @@
 """Per-key limits and budgets: one ``Limiter`` interface, checked and taken in one atomic step.
 
-``MemoryLimiter`` holds them within one process; a shared implementation (Redis, Lua) plugs in
-behind the same interface to hold them across replicas.
+``MemoryLimiter`` holds them within one process; ``RedisLimiter`` (``llmrelay.server.limits.redis``,
+one Lua script) holds them across every replica sharing a Redis.
 """
 
 from .base import Demand, Grant, KeyLimits, Limiter, Refused

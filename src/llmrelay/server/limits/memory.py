@@ -41,6 +41,10 @@ class MemoryLimiter:
             # request still in flight from the last period keeps its reservation with it.
             carried = budget.reserved if budget is not None else 0.0
             budget = state.budget = _Budget(limits.period_end, limits.stored_spend, carried)
+        elif limits.stored_spend > budget.spent:
+            # The database knows more: other processes' spend (``--workers N`` without Redis),
+            # or this one's made while a shared limiter was unreachable.
+            budget.spent = limits.stored_spend
         return budget
 
     async def acquire(self, limits: KeyLimits, demand: Demand, now: float) -> Grant:
