@@ -43,9 +43,9 @@ def sign_request(
     block_key = (url, tuple(headers.items()), amz_date, session_token)
     block = _blocks.get(block_key)
     if block is None:
+        if len(_blocks) >= 64:
+            _blocks.clear()  # (not an eviction loop: calls on other threads share the dict)
         block = _blocks[block_key] = _header_block(url, headers, amz_date, session_token)
-        if len(_blocks) > 64:
-            del _blocks[next(iter(_blocks))]
     out, signed_names, canonical_headers, canonical_uri, canonical_query = block
     canonical_request = "\n".join((
         method.upper(),
