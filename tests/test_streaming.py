@@ -251,3 +251,98 @@ def test_decoder_matches_the_reference_on_random_streams(seed: int) -> None:
         start += step
     events += decoder.flush()
     assert events == _reference_events(text)
+
+
+def test_next_and_for_share_one_stream(emulator: Emulator) -> None:
+    whole = llmrelay.completion(messages=MESSAGES, **kwargs(emulator)).choices[0].message.content
+    stream = llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator))
+    chunks = [next(stream), next(stream)]
+    chunks += list(stream)
+    with pytest.raises(StopIteration):
+        next(stream)
+    assert llmrelay.stream_chunk_builder(chunks).choices[0].message.content == whole
+    assert stream.meta.latency is not None and stream.meta.usage is not None  # ended: settled
+
+
+def test_a_stream_dropped_mid_loop_is_freed_without_the_garbage_collector(
+    emulator: Emulator,
+) -> None:
+    """The iterator a loop holds refers to its stream, not the other way round: no cycle keeps a
+    dropped stream (and its connection) alive until a collection."""
+    import weakref
+
+    gc.disable()
+    try:
+        stream = llmrelay.completion(messages=MESSAGES, stream=True, **kwargs(emulator))
+        alive = weakref.ref(stream)
+        iterator = iter(stream)
+        next(iterator)
+        assert _busy_connections() == 1
+        del stream
+        assert alive() is not None  # the loop's iterator keeps it
+        del iterator
+        assert alive() is None
+        assert _busy_connections() == 0
+    finally:
+        gc.enable()
+
+
+def test_async_anext_and_async_for_share_one_stream(emulator: Emulator) -> None:
+    async def main() -> tuple[list[Any], Any]:
+        stream = await llmrelay.acompletion(messages=MESSAGES, stream=True, **kwargs(emulator))
+        chunks = [await stream.__anext__()]
+        chunks += [chunk async for chunk in stream]
+        with pytest.raises(StopAsyncIteration):
+            await stream.__anext__()
+        return chunks, stream.meta
+
+    chunks, meta = asyncio.run(main())
+    built = llmrelay.stream_chunk_builder(chunks)
+    assert built.choices[0].message.content == "Hello from the emulator. You said: Hi there"
+    assert meta.latency is not None and meta.usage is not None
+
+
+DELTAS: list[tuple[dict[str, Any], str | None, Any, int]] = [
+    ({"content": "hi"}, None, None, 0),
+    ({"role": "assistant", "content": ""}, None, None, 2),
+    ({}, "stop", None, 0),
+    ({"reasoning_content": "why", "thinking_blocks": [{"type": "thinking", "thinking": "why"}]},
+     None, None, 0),
+    ({"tool_calls": [{"index": 0, "id": "c1", "type": "function",
+                      "function": {"name": "f", "arguments": ""}}]}, None, None, 0),
+    ({"content": "x"}, None, {"content": [{"token": "x", "logprob": -0.1}]}, 1),
+]
+
+
+@pytest.mark.parametrize(("delta", "finish", "logprobs", "index"), DELTAS)
+@pytest.mark.parametrize("identity", [("chatcmpl-1", 1752720361, "m"), ("chatcmpl-1", 1.0, "m")])
+def test_delta_chunk_is_the_chunk_the_validator_makes(
+    delta: dict[str, Any], finish: str | None, logprobs: Any, index: int,
+    identity: tuple[Any, Any, Any],
+) -> None:
+    from llmrelay.types import ModelResponseChunk, delta_chunk
+
+    made = delta_chunk(*identity, delta, finish, logprobs, index)
+    expected = ModelResponseChunk.model_validate(
+        {"id": identity[0], "created": identity[1], "model": identity[2],
+         "choices": [{"index": index, "delta": delta, "finish_reason": finish,
+                      "logprobs": logprobs}]})
+    assert made == expected and expected == made
+    assert list(made.__dict__) == list(expected.__dict__)
+    assert made.model_fields_set == expected.model_fields_set
+    assert made.model_dump_json() == expected.model_dump_json()
+    assert made.model_dump(exclude_unset=True) == expected.model_dump(exclude_unset=True)
+    assert repr(made) == repr(expected)
+    made.model_fields_set.add("usage")  # each chunk has its own fields-set
+    assert "usage" not in delta_chunk(*identity, delta, finish, logprobs, index).model_fields_set
+
+
+def test_delta_chunk_refuses_a_provider_value_of_the_wrong_type() -> None:
+    from pydantic import ValidationError
+
+    from llmrelay.types import delta_chunk
+
+    with pytest.raises(ValidationError):
+        delta_chunk("chatcmpl-1", 1, "m", {"content": 5})
+    with pytest.raises(ValidationError):
+        delta_chunk(None, 1, "m", {"content": "x"})  # type: ignore[arg-type]

@@ -199,3 +199,21 @@ def test_https_with_the_ca_bundle_from_the_environment(
         finally:
             monkeypatch.undo()
             llmrelay.close()
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "m", "messages": [{"role": "user", "content": "héllo ✓ \u2028 \x00 \"q\" \\"}]},
+    {"temperature": 0.7, "top_p": 1, "seed": 2**70, "stop": ["a", "b"], "logit_bias": {"50256": -100},
+     "n": None, "stream": True, "nested": {"list": [1, 2.5, {"x": []}]}},
+    {"tiny": 1e-07, "huge": 1e300, "neg": -0.0},
+])
+def test_request_bodies_are_the_compact_json_of_the_body(body: dict[str, Any]) -> None:
+    import json
+
+    from llmrelay.transport import encode_body
+
+    encoded = encode_body(body)
+    assert encoded is not None
+    assert json.loads(encoded) == body
+    if "tiny" not in body:  # only exponent spellings differ (1e-7 for 1e-07): the same numbers
+        assert encoded == json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

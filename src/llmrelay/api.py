@@ -15,6 +15,7 @@ from typing import (
     Any,
     AsyncGenerator,
     AsyncIterator,
+    Awaitable,
     Callable,
     Iterator,
     Literal,
@@ -48,11 +49,70 @@ if TYPE_CHECKING:
 __all__ = ["acompletion", "completion"]
 
 
+def _given(functions: Any, function_call: Any, tools: Any, tool_choice: Any,
+           parallel_tool_calls: Any, temperature: Any, top_p: Any, n: Any, stream: Any,
+           stream_options: Any, stop: Any, max_tokens: Any, max_completion_tokens: Any,
+           presence_penalty: Any, frequency_penalty: Any, logit_bias: Any, user: Any, seed: Any,
+           response_format: Any, logprobs: Any, top_logprobs: Any,
+           extras: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAI parameters a call set (``None`` is unset) and the provider extras, in the
+    signature's order. Tested one by one: a dict of all 21 filtered by a comprehension costs
+    ~1 us a call, when most are unset."""
+    params: dict[str, Any] = {}
+    if functions is not None:
+        params["functions"] = functions
+    if function_call is not None:
+        params["function_call"] = function_call
+    if tools is not None:
+        params["tools"] = tools
+    if tool_choice is not None:
+        params["tool_choice"] = tool_choice
+    if parallel_tool_calls is not None:
+        params["parallel_tool_calls"] = parallel_tool_calls
+    if temperature is not None:
+        params["temperature"] = temperature
+    if top_p is not None:
+        params["top_p"] = top_p
+    if n is not None:
+        params["n"] = n
+    if stream is not None:
+        params["stream"] = stream
+    if stream_options is not None:
+        params["stream_options"] = stream_options
+    if stop is not None:
+        params["stop"] = stop
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    if max_completion_tokens is not None:
+        params["max_completion_tokens"] = max_completion_tokens
+    if presence_penalty is not None:
+        params["presence_penalty"] = presence_penalty
+    if frequency_penalty is not None:
+        params["frequency_penalty"] = frequency_penalty
+    if logit_bias is not None:
+        params["logit_bias"] = logit_bias
+    if user is not None:
+        params["user"] = user
+    if seed is not None:
+        params["seed"] = seed
+    if response_format is not None:
+        params["response_format"] = response_format
+    if logprobs is not None:
+        params["logprobs"] = logprobs
+    if top_logprobs is not None:
+        params["top_logprobs"] = top_logprobs
+    for key, value in extras.items():
+        if value is not None:
+            params[key] = value
+    return params
+
+
 def _prepare_calls(model: str, messages: Any, params: dict[str, Any], own: dict[str, Any]) -> list[Call]:
-    """One ``Call``, or ``n`` single-choice calls where the provider cannot answer ``n`` itself."""
-    params = {k: v for k, v in params.items() if v is not None}
-    options = {k: own.pop(k) for k in ("api_version", "azure_ad_token")}
-    copies = fan_out_count(get_adapter(get_provider(model, azure=own["azure"])[0]), params)
+    """One ``Call``, or ``n`` single-choice calls where the provider cannot answer ``n`` itself.
+    ``params`` holds only the parameters that were set."""
+    options = {"api_version": own.pop("api_version"), "azure_ad_token": own.pop("azure_ad_token")}
+    copies = fan_out_count(get_adapter(get_provider(model, azure=own["azure"])[0]), params) \
+        if params.get("n") else 1
     if copies == 1:
         return [prepare(model, messages, params, options=options, **own)]
     single = {k: v for k, v in params.items() if k != "n"}
@@ -243,10 +303,15 @@ def _run_all(calls: list[Call]) -> Any:
     return merge_responses(run_all(_run, calls, calls, len(calls), "llmrelay-n"))  # type: ignore[arg-type]
 
 
-async def _arun_all(calls: list[Call]) -> Any:
+def _arun_all(calls: list[Call]) -> Awaitable[Any]:
+    """An awaitable of the answer (for one call, its own coroutine: one layer fewer)."""
     if len(calls) == 1:
         call = calls[0]
-        return await (_arun(call) if call.deadline is None else with_deadline(call, _arun(call)))
+        return _arun(call) if call.deadline is None else with_deadline(call, _arun(call))
+    return _arun_many(calls)
+
+
+async def _arun_many(calls: list[Call]) -> Any:
     if calls[0].stream:
 
         async def streams() -> AsyncIterator[Any]:
@@ -390,16 +455,10 @@ def completion(
     ...                            messages=[{"role": "user", "content": "Hi"}])
     >>> resp.choices[0].message.content
     """
-    params = {
-        "functions": functions, "function_call": function_call, "tools": tools,
-        "tool_choice": tool_choice, "parallel_tool_calls": parallel_tool_calls,
-        "temperature": temperature, "top_p": top_p, "n": n, "stream": stream,
-        "stream_options": stream_options, "stop": stop, "max_tokens": max_tokens,
-        "max_completion_tokens": max_completion_tokens, "presence_penalty": presence_penalty,
-        "frequency_penalty": frequency_penalty, "logit_bias": logit_bias, "user": user,
-        "seed": seed, "response_format": response_format, "logprobs": logprobs,
-        "top_logprobs": top_logprobs, **kwargs,
-    }
+    params = _given(functions, function_call, tools, tool_choice, parallel_tool_calls,
+                    temperature, top_p, n, stream, stream_options, stop, max_tokens,
+                    max_completion_tokens, presence_penalty, frequency_penalty, logit_bias,
+                    user, seed, response_format, logprobs, top_logprobs, kwargs)
     own = {
         "api_key": api_key, "api_base": api_base, "api_version": api_version,
         "azure_ad_token": azure_ad_token, "timeout": timeout, "force_timeout": force_timeout,
@@ -460,16 +519,10 @@ async def acompletion(
     >>> resp = await llmrelay.acompletion(model="gpt-4o-mini",
     ...                                   messages=[{"role": "user", "content": "Hi"}])
     """
-    params = {
-        "functions": functions, "function_call": function_call, "tools": tools,
-        "tool_choice": tool_choice, "parallel_tool_calls": parallel_tool_calls,
-        "temperature": temperature, "top_p": top_p, "n": n, "stream": stream,
-        "stream_options": stream_options, "stop": stop, "max_tokens": max_tokens,
-        "max_completion_tokens": max_completion_tokens, "presence_penalty": presence_penalty,
-        "frequency_penalty": frequency_penalty, "logit_bias": logit_bias, "user": user,
-        "seed": seed, "response_format": response_format, "logprobs": logprobs,
-        "top_logprobs": top_logprobs, **kwargs,
-    }
+    params = _given(functions, function_call, tools, tool_choice, parallel_tool_calls,
+                    temperature, top_p, n, stream, stream_options, stop, max_tokens,
+                    max_completion_tokens, presence_penalty, frequency_penalty, logit_bias,
+                    user, seed, response_format, logprobs, top_logprobs, kwargs)
     own = {
         "api_key": api_key, "api_base": api_base, "api_version": api_version,
         "azure_ad_token": azure_ad_token, "timeout": timeout, "force_timeout": force_timeout,

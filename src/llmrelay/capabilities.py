@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import cached_property
 from typing import Any, Mapping
 
 from .exceptions import UnsupportedParamsError
@@ -36,6 +37,11 @@ class ModelFamily:
 
     def supports(self, param: str) -> bool:
         return param not in self.unsupported and param not in self.default_only
+
+    @cached_property
+    def governed(self) -> frozenset[str]:
+        """Every parameter a row of this family says something about."""
+        return self.unsupported.union(self.default_only, self.renamed, *self.exclusive)
 
 
 ANY_MODEL = ModelFamily("*")
@@ -71,6 +77,9 @@ def apply_capabilities(
     A parameter the family cannot take raises ``UnsupportedParamsError`` naming it and the
     provider, or is dropped when ``drop_params`` is true.
     """
+
+    if family.governed.isdisjoint(params):
+        return dict(params)  # nothing here for the table to change (the usual call)
 
     def refuse(param: str, why: str) -> None:
         if not drop_params:

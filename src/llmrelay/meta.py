@@ -83,6 +83,23 @@ class CallMeta:
     def cost(self, value: float | None) -> None:
         self._cost = value
 
+    def settle(self, latency: float, attempts: int, usage: "Usage | None",
+               parts: "list[tuple[str | None, Usage | None]]", model: str | None,
+               first_chunk_at: float | None, started: float, response: Any) -> None:
+        """What the call's answers said, all at once (``settle.settle`` calls it as each call
+        ends); the cost and request id are worked out again on their next read."""
+        self.latency = latency
+        self.attempts = attempts
+        self.usage = usage
+        self.parts = parts
+        self.model = model
+        if first_chunk_at is not None:
+            self.time_to_first_token = first_chunk_at - started
+        if response is not None:
+            self._headers = response
+            self._request_id = _UNSET
+        self._cost = _UNSET
+
     def forget_cost(self) -> None:
         """Price again on the next read (after ``usage``, ``parts`` or ``base_model`` changed)."""
         self._cost = _UNSET

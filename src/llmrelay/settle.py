@@ -25,30 +25,24 @@ __all__ = ["StreamSettle", "areport_unprepared", "call_start", "new_meta", "repo
 def new_meta(calls: "list[Call]", written: str, scope: "CallScope | None") -> CallMeta:
     call = calls[0]
     if scope is None:
-        return CallMeta(call.provider, call.ctx.model, written=written)
-    return CallMeta(call.provider, call.ctx.model, written=written,
+        return CallMeta(call.adapter.name, call.ctx.model, written=written)
+    return CallMeta(call.adapter.name, call.ctx.model, written=written,
                     deployment=scope.deployment, base_model=scope.base_model)
 
 
 def settle(meta: CallMeta, calls: "list[Call]", started: float) -> None:
     """Fill ``meta`` from what the calls' answers said (a failed call leaves no part)."""
     call = calls[0]
-    meta.latency = time.perf_counter() - started
+    latency = time.perf_counter() - started
     if len(calls) == 1:
-        meta.attempts = call.attempts
-        meta.usage = call.usage
-        answered = call.model is not None or call.usage is not None
-        meta.parts = [(call.model, call.usage)] if answered else []
-    else:
-        meta.attempts = sum(c.attempts for c in calls)
-        meta.usage = sum_usage([c.usage for c in calls])
-        meta.parts = [(c.model, c.usage) for c in calls if c.model is not None or c.usage is not None]
-    meta.model = call.model or call.ctx.model
-    if call.first_chunk_at is not None:
-        meta.time_to_first_token = call.first_chunk_at - started
-    if call.response is not None:
-        meta.set_headers(call.response)
-    meta.forget_cost()
+        model, usage = call.model, call.usage
+        answered = model is not None or usage is not None
+        meta.settle(latency, call.attempts, usage, [(model, usage)] if answered else [],
+                    model or call.ctx.model, call.first_chunk_at, started, call.response)
+        return
+    meta.settle(latency, sum(c.attempts for c in calls), sum_usage([c.usage for c in calls]),
+                [(c.model, c.usage) for c in calls if c.model is not None or c.usage is not None],
+                call.model or call.ctx.model, call.first_chunk_at, started, call.response)
 
 
 def call_start(call_type: str, written: str, calls: "list[Call]", messages: Any,

@@ -197,7 +197,26 @@ class Stream(Generic[T]):
         self._on_end = on_end
 
     def __iter__(self) -> Iterator[T]:
-        return self
+        # A generator, not ``self``: ``for`` then resumes it without a Python-level ``__next__``
+        # call per chunk. It refers to the stream (which keeps it alive while iterated) and
+        # the stream not to it, so a stream dropped mid-way is freed, and closed, at once.
+        return self._deliver()
+
+    def _deliver(self) -> Iterator[T]:
+        first, self._first = self._first, _NOTHING
+        if first is not _NOTHING:
+            yield first
+        try:
+            # Not ``yield from``: that would close the source when a consumer breaks out of
+            # its loop, and a stream may be read on by another loop after a break.
+            for item in self._iterator:  # noqa: UP028
+                yield item
+        except GeneratorExit:
+            raise  # the consumer stopped early: close() or __del__ tells how it ended
+        except BaseException as exc:
+            self._end("failed", exc)
+            raise
+        self._end("complete", None)
 
     def __next__(self) -> T:
         if self._first is not _NOTHING:
@@ -255,7 +274,23 @@ class AsyncStream(Generic[T]):
         self._on_end = on_end
 
     def __aiter__(self) -> AsyncIterator[T]:
-        return self
+        # An async generator, as ``Stream.__iter__`` is a generator: one native resume per
+        # chunk instead of a coroutine made by ``__anext__`` per chunk.
+        return self._adeliver()
+
+    async def _adeliver(self) -> AsyncIterator[T]:
+        first, self._first = self._first, _NOTHING
+        if first is not _NOTHING:
+            yield first
+        try:
+            async for item in self._iterator:
+                yield item
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            await self._aend("failed", exc)
+            raise
+        await self._aend("complete", None)
 
     async def __anext__(self) -> T:
         if self._first is not _NOTHING:

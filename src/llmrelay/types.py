@@ -7,7 +7,7 @@ OpenRouter ``provider``/``cost``) survive, and attribute and dict access both wo
 from __future__ import annotations
 
 import time
-from typing import Any, Literal, Union
+from typing import Any, Callable, Literal, Union
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -121,7 +121,7 @@ def meta_of(response: Record) -> CallMeta:
 
 
 def attach_meta(response: Record, meta: CallMeta) -> None:
-    object.__setattr__(response, "_meta", meta)
+    response.__dict__["_meta"] = meta
 
 
 class ChunkFunction(Record):
@@ -164,6 +164,13 @@ class ModelResponseChunk(Record):
 
 
 _validate_chunk = ModelResponseChunk.__pydantic_validator__.validate_python
+_validate_choice = ChunkChoice.__pydantic_validator__.validate_python
+_new = object.__new__
+_set = object.__setattr__
+# pydantic-core's validators called directly (``model_validate`` adds a Python-level wrapper).
+response_of: Callable[[Any], ModelResponse] = ModelResponse.__pydantic_validator__.validate_python
+response_from_json: Callable[[bytes], ModelResponse] = (
+    ModelResponse.__pydantic_validator__.validate_json)
 
 
 def delta_chunk(
@@ -173,12 +180,29 @@ def delta_chunk(
     delta: dict[str, Any],
     finish_reason: str | None = None,
     logprobs: Any = None,
+    index: int = 0,
 ) -> ModelResponseChunk:
-    """A one-choice chunk, built the fast way: stream translators make one per event, so
-    this calls pydantic-core's validator directly, skipping ``model_validate``'s wrapper."""
-    chunk: ModelResponseChunk = _validate_chunk(
+    """A one-choice chunk, built the fast way: stream translators make one per event.
+
+    The choice (with its delta: the provider's values) is validated by pydantic-core; the
+    chunk around it, whose fields are the stream's id, creation time and model, is assembled
+    directly once those are checked to be exactly ``str``, ``int``, ``str`` (~30% of the cost
+    of validating the whole chunk). It is the chunk the validator would have made: the same
+    fields, in the same order, with the same fields set."""
+    if type(id) is str and type(created) is int and type(model) is str:
+        choice = _validate_choice({"index": index, "delta": delta, "finish_reason": finish_reason,
+                                   "logprobs": logprobs})
+        chunk = _new(ModelResponseChunk)
+        _set(chunk, "__dict__", {"id": id, "object": "chat.completion.chunk", "created": created,
+                                 "model": model, "choices": [choice], "usage": None,
+                                 "system_fingerprint": None})
+        _set(chunk, "__pydantic_fields_set__", {"id", "created", "model", "choices"})
+        _set(chunk, "__pydantic_extra__", {})
+        _set(chunk, "__pydantic_private__", None)
+        return chunk
+    validated: ModelResponseChunk = _validate_chunk(
         {"id": id, "created": created, "model": model,
-         "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason,
+         "choices": [{"index": index, "delta": delta, "finish_reason": finish_reason,
                       "logprobs": logprobs}]}
     )
-    return chunk
+    return validated

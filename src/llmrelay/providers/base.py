@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..types import ChatRequest, ModelResponse, ModelResponseChunk
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class HTTPRequest:
     """One HTTP request to send. ``json`` is the body; ``stream`` asks for a streamed response.
 
@@ -34,6 +34,13 @@ class HTTPRequest:
     json: Any = None
     stream: bool = False
     content: bytes | None = None
+
+    def __init__(self, method: str, url: str, headers: Mapping[str, str] | None = None,
+                 json: Any = None, stream: bool = False, content: bytes | None = None) -> None:
+        # Frozen: the fields are written once, here, in one call (the generated __init__ makes
+        # one object.__setattr__ call per field, ~2 us for a request).
+        self.__dict__.update(method=method, url=url, headers={} if headers is None else headers,
+                             json=json, stream=stream, content=content)
 
     def __repr__(self) -> str:
         return (f"HTTPRequest({self.method} {self.url}, headers={mask_headers(self.headers, ())}, "
@@ -56,7 +63,7 @@ class FollowUp:
     state: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CallContext:
     """What a parser may need to know about the call it answers."""
 
@@ -65,6 +72,12 @@ class CallContext:
     request: "ChatRequest"
     settings: "ProviderSettings"
     state: Mapping[str, Any] = field(default_factory=dict)
+
+    def __init__(self, provider: str, model: str, request: "ChatRequest",
+                 settings: "ProviderSettings", state: Mapping[str, Any] | None = None) -> None:
+        # One call for all fields, as in HTTPRequest.
+        self.__dict__.update(provider=provider, model=model, request=request, settings=settings,
+                             state={} if state is None else state)
 
 
 Step = Union["ModelResponse", FollowUp]
@@ -127,6 +140,11 @@ class Adapter:
 
     ``embeddings`` is the provider's embeddings endpoint (``None``: it has none, and
     ``llmrelay.embedding()`` refuses it before any request).
+
+    ``parse_raw`` is an optional fast path for a success body whose bytes are already the
+    answer's shape (OpenAI's): it returns the ``Step`` straight from the bytes, or ``None``
+    (or raises ``ValueError``) to send the body down ``parse_response``, which then says what
+    is wrong with it.
     """
 
     name: str
@@ -145,3 +163,4 @@ class Adapter:
     sign: Callable[[HTTPRequest, "ProviderSettings"], HTTPRequest] | None = None
     stream_decoder: Callable[[], StreamDecoder] = SSEDecoder
     embeddings: EmbeddingAdapter | None = None
+    parse_raw: Callable[[bytes, CallContext], "Step | None"] | None = None

@@ -164,3 +164,36 @@ def test_secrets_and_signatures_never_show(emulator: Emulator, capsys: pytest.Ca
             assert secret not in text
     assert echoed.value.message == (f"echo {mask_secret(aws.TEMP_SECRET_ACCESS_KEY)} "
                                      f"{mask_secret(aws.SESSION_TOKEN)}")
+
+
+def test_signatures_made_within_one_second_each_cover_their_own_request() -> None:
+    """The canonical header block is reused for a second of requests to one URL with one set
+    of headers; the body, the headers and the credentials still make each signature."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = "https://bedrock-runtime.us-east-1.amazonaws.com/model/us.amazon.nova-micro-v1%3A0/converse"
+    cases = [
+        ({"content-type": "application/json"}, b'{"a":1}', None),
+        ({"content-type": "application/json"}, b'{"a":2}', None),
+        ({"content-type": "application/json", "x-amz-bedrock-trace": "t1"}, b'{"a":2}', None),
+        ({"content-type": "application/json"}, b'{"a":2}', "session-token-1"),
+        ({"content-type": "application/json"}, b'{"a":1}', None),
+    ]
+    signatures = []
+    for headers, body, token in cases:
+        signed = sign_request("POST", url, headers, body, access_key="AKID", secret_key="secret",
+                              region="us-east-1", service="bedrock", session_token=token,
+                              now=1767268800)
+        rebuilt = AWSRequest(method="POST", url=url, data=body,
+                             headers={k: v for k, v in signed.items() if k != "authorization"})
+        rebuilt.context["timestamp"] = signed["x-amz-date"]
+        signer = SigV4Auth(Credentials("AKID", "secret", token), "bedrock", "us-east-1")
+        signer._modify_request_before_signing(rebuilt)
+        string_to_sign = signer.string_to_sign(rebuilt, signer.canonical_request(rebuilt))
+        expected = signer.signature(string_to_sign, rebuilt)
+        assert signed["authorization"].endswith(f"Signature={expected}")
+        assert signed.get("x-amz-security-token") == token
+        signatures.append(expected)
+    assert len(set(signatures)) == 4 and signatures[0] == signatures[4]

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from ...exceptions import APIError
-from ...types import ModelResponse
+from ...types import ModelResponse, response_of
 from ..base import CallContext
 from .errors import stream_error
 from .request import JSON_TOOL, json_mode
@@ -107,7 +107,7 @@ def parse_response(body: Any, ctx: CallContext) -> ModelResponse:
         message["thinking_blocks"] = thinking_blocks
     finish = finish_reason(body.get("stop_reason"), legacy=legacy,
                            json_tool=answered_json and not calls)
-    return ModelResponse.model_validate({
+    return response_of({
         "id": body["id"],
         "model": body.get("model") or ctx.model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish or "stop"}],

@@ -7,7 +7,7 @@ OpenAI parsers serve; the URL, auth and error envelope are Azure's own.
 from __future__ import annotations
 
 from ..base import Adapter, CallContext
-from ..openai.response import parse_response
+from ..openai.response import parse_raw, parse_response
 from ..openai.stream import ChunkTranslator
 from .capabilities import FAMILIES
 from .embeddings import EMBEDDINGS
@@ -26,6 +26,7 @@ ADAPTER = Adapter(
     base_url_env="AZURE_API_BASE",
     build_request=build_request,
     parse_response=parse_response,
+    parse_raw=parse_raw,
     stream_translator=stream_translator,
     parse_error=parse_error,
     families=FAMILIES,

@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from ...exceptions import APIError
-from ...types import ModelResponse
+from ...types import ModelResponse, response_of
 from ..base import CallContext
 from .request import JSON_TOOL, json_tool_wanted
 
@@ -118,4 +118,4 @@ def parse_response(body: Any, ctx: CallContext) -> ModelResponse:
     }
     if body.get("additionalModelResponseFields") is not None:
         response["additional_model_response_fields"] = body["additionalModelResponseFields"]
-    return ModelResponse.model_validate(response)
+    return response_of(response)

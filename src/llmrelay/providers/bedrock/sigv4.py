@@ -38,6 +38,42 @@ def sign_request(
     ``user-agent``, what a proxy may rewrite) is not. ``now`` is a Unix time (tests fix it).
     """
     amz_date = _timestamp(now)
+    # Everything but the body's hash and the signature is the same for a second of calls to
+    # one URL with one set of headers: worked out once.
+    block_key = (url, tuple(headers.items()), amz_date, session_token)
+    block = _blocks.get(block_key)
+    if block is None:
+        if len(_blocks) >= 64:
+            _blocks.clear()  # (not an eviction loop: calls on other threads share the dict)
+        block = _blocks[block_key] = _header_block(url, headers, amz_date, session_token)
+    out, signed_names, canonical_headers, canonical_uri, canonical_query = block
+    canonical_request = "\n".join((
+        method.upper(),
+        canonical_uri,
+        canonical_query,
+        canonical_headers,
+        signed_names,
+        hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256,
+    ))
+    day = amz_date[:8]
+    scope = f"{day}/{region}/{service}/aws4_request"
+    string_to_sign = (f"{ALGORITHM}\n{amz_date}\n{scope}\n"
+                      + hashlib.sha256(canonical_request.encode()).hexdigest())
+    mac = signing_mac(secret_key, day, region, service).copy()
+    mac.update(string_to_sign.encode())
+    signed = dict(out)
+    signed["authorization"] = (f"{ALGORITHM} Credential={access_key}/{scope}, "
+                               f"SignedHeaders={signed_names}, Signature={mac.hexdigest()}")
+    return signed
+
+
+_blocks: dict[tuple[object, ...], tuple[dict[str, str], str, str, str, str]] = {}
+
+
+def _header_block(url: str, headers: Mapping[str, str], amz_date: str,
+                  session_token: str | None) -> tuple[dict[str, str], str, str, str, str]:
+    """(headers to send but the signature, signed header names, canonical headers, canonical
+    URI, canonical query)."""
     host, canonical_uri, canonical_query = _url_parts(url)
     out = {k: v for k, v in headers.items() if k.lower() not in OWN_HEADERS}
     out["host"] = host
@@ -46,24 +82,24 @@ def sign_request(
         out["x-amz-security-token"] = session_token
     signed = sorted((k.lower(), " ".join(v.split())) for k, v in out.items()
                     if k.lower() in ("host", "content-type") or k.lower().startswith("x-amz-"))
-    signed_names = ";".join(name for name, _ in signed)
-    canonical_request = "\n".join((
-        method.upper(),
-        canonical_uri,
-        canonical_query,
-        "".join(f"{name}:{value}\n" for name, value in signed),
-        signed_names,
-        hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256,
-    ))
-    day = amz_date[:8]
-    scope = f"{day}/{region}/{service}/aws4_request"
-    string_to_sign = (f"{ALGORITHM}\n{amz_date}\n{scope}\n"
-                      + hashlib.sha256(canonical_request.encode()).hexdigest())
-    key = signing_key(secret_key, day, region, service)
-    signature = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
-    out["authorization"] = (f"{ALGORITHM} Credential={access_key}/{scope}, "
-                            f"SignedHeaders={signed_names}, Signature={signature}")
-    return out
+    return (out, ";".join(name for name, _ in signed),
+            "".join(f"{name}:{value}\n" for name, value in signed), canonical_uri, canonical_query)
+
+
+_macs: dict[tuple[str, str, str, str], "hmac.HMAC"] = {}
+
+
+def signing_mac(secret_key: str, day: str, region: str, service: str) -> "hmac.HMAC":
+    """An HMAC-SHA256 keyed with the day's signing key, to be copied for each signature (the
+    key's hashing is done once, not per request)."""
+    cache_key = (secret_key, day, region, service)
+    mac = _macs.get(cache_key)
+    if mac is None:
+        mac = hmac.new(signing_key(secret_key, day, region, service), digestmod=hashlib.sha256)
+        if len(_macs) >= 64:
+            _macs.clear()
+        _macs[cache_key] = mac
+    return mac
 
 
 _keys: dict[tuple[str, str, str, str], bytes] = {}

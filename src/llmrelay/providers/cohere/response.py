@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from ...exceptions import APIError
-from ...types import ModelResponse, Usage
+from ...types import ModelResponse, Usage, response_of
 from ..base import CallContext
 from .errors import generation_error
 from .request import uses_functions
@@ -113,7 +113,7 @@ def parse_response(body: Any, ctx: CallContext) -> ModelResponse:
     finish = finish_reason(body.get("finish_reason"), legacy=legacy, response=body)
     if finish == "stop" and (message.get("tool_calls") or message.get("function_call")):
         finish = "function_call" if legacy else "tool_calls"
-    return ModelResponse.model_validate({
+    return response_of({
         "id": body.get("id") or "",
         "model": ctx.model,
         "choices": [{"index": 0, "message": message, "finish_reason": finish,

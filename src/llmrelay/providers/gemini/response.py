@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from ...exceptions import APIError
-from ...types import ModelResponse
+from ...types import ModelResponse, response_of
 from ..base import CallContext
 from .callids import tool_call_id
 from .errors import stream_error
@@ -138,7 +138,7 @@ def parse_response(body: Any, ctx: CallContext) -> ModelResponse:
     if not choices:  # the prompt itself was blocked
         choices = [{"index": 0, "message": {"role": "assistant", "content": None},
                     "finish_reason": FILTERED}]
-    return ModelResponse.model_validate({
+    return response_of({
         "id": rid,
         "model": body.get("modelVersion") or ctx.model,
         "choices": choices,

@@ -14,7 +14,7 @@ from pydantic_core import from_json
 
 from ...exceptions import APIConnectionError, APIError
 from ...streaming import ServerSentEvent, SSEDecoder
-from ...types import ModelResponseChunk
+from ...types import ModelResponseChunk, delta_chunk
 from ..base import CallContext
 from .errors import stream_error
 from .response import (
@@ -32,7 +32,6 @@ from .response import (
 # ends before every candidate finished was cut. The error Gemini writes when it gives up
 # mid-stream is pretty-printed JSON outside SSE framing: ``GeminiStreamDecoder`` hands it to the
 # translator as an event of its own.
-_validate_chunk = ModelResponseChunk.__pydantic_validator__.validate_python
 _raw_json = json.JSONDecoder()
 _RAW_START = re.compile(rb"\n[\[{]")
 
@@ -190,8 +189,4 @@ class GeminiStreamTranslator:
 
     def _chunk(self, index: int, delta: dict[str, Any], finish: str | None = None,
                logprobs: Any = None) -> ModelResponseChunk:
-        chunk: ModelResponseChunk = _validate_chunk(
-            {"id": self._id, "created": self._created, "model": self._model,
-             "choices": [{"index": index, "delta": delta, "finish_reason": finish,
-                          "logprobs": logprobs}]})
-        return chunk
+        return delta_chunk(self._id, self._created, self._model, delta, finish, logprobs, index)

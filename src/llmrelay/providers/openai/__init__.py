@@ -7,7 +7,7 @@ from .capabilities import FAMILIES
 from .embeddings import EMBEDDINGS
 from .errors import parse_error
 from .request import build_request
-from .response import parse_response
+from .response import parse_raw, parse_response
 from .stream import ChunkTranslator
 
 
@@ -22,6 +22,7 @@ ADAPTER = Adapter(
     base_url_env="OPENAI_API_BASE",
     build_request=build_request,
     parse_response=parse_response,
+    parse_raw=parse_raw,
     stream_translator=stream_translator,
     parse_error=parse_error,
     families=FAMILIES,

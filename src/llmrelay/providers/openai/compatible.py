@@ -19,7 +19,7 @@ from ...exceptions import (
     ContextWindowExceededError,
     UnsupportedParamsError,
 )
-from ...types import ChatRequest, ModelResponse
+from ...types import ChatRequest, ModelResponse, response_of
 from ..base import Adapter, CallContext, EmbeddingAdapter, HTTPRequest
 from .embeddings import embeddings_body
 from .embeddings import parse_response as parse_embeddings
@@ -217,7 +217,7 @@ def parse_chat_response(dialect: Dialect, body: Any, ctx: CallContext) -> ModelR
     if is_error_body(body):
         raise error_for(error_status(body), body, dialect.refine_error)
     choices = [shape_choice(dialect, c, "message", ctx) for c in body.get("choices") or []]
-    return ModelResponse.model_validate({**body, "choices": choices})
+    return response_of({**body, "choices": choices})
 
 
 class CompatTranslator(ChunkTranslator):

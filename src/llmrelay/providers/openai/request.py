@@ -15,12 +15,24 @@ def chat_body(request: ChatRequest) -> dict[str, Any]:
 
 
 def openai_headers(settings: ProviderSettings) -> dict[str, str]:
-    """Bearer auth, and the organization / project headers when they are set."""
-    headers = {"authorization": f"Bearer {settings.api_key}", "content-type": "application/json"}
-    for option, header in (("organization", "openai-organization"), ("project", "openai-project")):
-        if settings.options.get(option):
-            headers[header] = settings.options[option]
-    return headers
+    """Bearer auth, and the organization / project headers when they are set (a copy of the
+    ones made for these settings before: settings are reused across calls)."""
+    found = _headers.get(id(settings))
+    if found is None or found[0] is not settings:
+        headers = {"authorization": f"Bearer {settings.api_key}",
+                   "content-type": "application/json"}
+        for option, header in (("organization", "openai-organization"),
+                               ("project", "openai-project")):
+            if settings.options.get(option):
+                headers[header] = settings.options[option]
+        if len(_headers) >= 256:
+            _headers.clear()
+        found = _headers[id(settings)] = (settings, headers)
+    return dict(found[1])
+
+
+# id(settings) -> (settings, their headers); the settings are kept so a reused id is told apart.
+_headers: dict[int, tuple[ProviderSettings, dict[str, str]]] = {}
 
 
 def build_request(request: ChatRequest, settings: ProviderSettings) -> HTTPRequest:

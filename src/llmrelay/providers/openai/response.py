@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...exceptions import APIError
-from ...types import ModelResponse
+from ...types import ModelResponse, response_from_json, response_of
 from ..base import CallContext
 
 
@@ -15,4 +15,12 @@ def parse_response(body: Any, ctx: CallContext) -> ModelResponse:
         error = body["error"]
         message = error.get("message") if isinstance(error, dict) else str(error)
         raise APIError(f"{ctx.provider} returned an error in a 200 body: {message}", response=body)
-    return ModelResponse.model_validate(body)
+    return response_of(body)
+
+
+def parse_raw(content: bytes, ctx: CallContext) -> ModelResponse | None:
+    """The usual answer, validated straight from its bytes (one pass in pydantic-core, where
+    parsing and then validating takes two); ``None`` for one with an ``error`` member."""
+    response = response_from_json(content)
+    extra = response.__pydantic_extra__
+    return None if extra and extra.get("error") else response

@@ -98,9 +98,24 @@ class ChunkTranslator:
         if not data or data == "[DONE]":
             return []
         if self._direct:
-            chunk = self._validate_directly(data)
+            # The common chunk, parsed and validated in one step by pydantic-core; its checks
+            # inlined (one per event: a method call costs about as much as they do).
+            try:
+                chunk: ModelResponseChunk | None = _validate_chunk_json(data)
+            except ValueError:
+                chunk = None  # not a valid chunk: the general path says what is wrong
             if chunk is not None:
-                return [chunk]
+                fields = chunk.__dict__
+                extra = chunk.__pydantic_extra__
+                if fields["id"] and fields["usage"] is None and not (extra and extra.get("error")):
+                    if self._identity is not None:
+                        for choice in fields["choices"]:
+                            if choice.finish_reason is not None:
+                                break
+                        else:
+                            return [chunk]  # no finish reason, identity known: nothing to do
+                    if self._settle_direct(chunk):
+                        return [chunk]
         obj = from_json(data)
         if not isinstance(obj, dict):
             raise APIError(f"{self._ctx.provider} sent a stream event that is not an object: "
@@ -128,24 +143,18 @@ class ChunkTranslator:
             chunks.append(ModelResponseChunk.model_validate({**obj, "choices": [], "usage": usage}))
         return chunks
 
-    def _validate_directly(self, data: str) -> ModelResponseChunk | None:
-        """The common chunk (identity, no usage, no error, no repeated finish) parsed and
-        validated in one step by pydantic-core; ``None`` sends it down the general path."""
-        try:
-            chunk: ModelResponseChunk = _validate_chunk_json(data)
-        except ValueError:
-            return None
-        extra = chunk.__pydantic_extra__
-        if not chunk.id or chunk.usage is not None or (extra and extra.get("error")):
-            return None
+    def _settle_direct(self, chunk: ModelResponseChunk) -> bool:
+        """Whether a validated chunk with an identity, no usage and no error goes out as it
+        is: a finish reason is sent once per choice (``False``: a repeat, for the general
+        path to strip); the first chunk's identity is kept."""
         finished = [c.index for c in chunk.choices if c.finish_reason is not None]
         if finished:
             if not self._finished.isdisjoint(finished):
-                return None
+                return False
             self._finished.update(finished)
         if self._identity is None:
             self._identity = {k: getattr(chunk, k) for k in IDENTITY if getattr(chunk, k)}
-        return chunk
+        return True
 
     def prepare(self, obj: dict[str, Any]) -> dict[str, Any]:
         """A provider's chunk in the OpenAI shape; the identity here."""

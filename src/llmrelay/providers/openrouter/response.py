@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...exceptions import APIError
-from ...types import ModelResponse
+from ...types import ModelResponse, response_of
 from ..base import CallContext
 from ..openai.stream import stream_error_status
 from .errors import parse_error
@@ -44,4 +44,4 @@ def parse_response(body: Any, ctx: CallContext) -> ModelResponse:
         message = choice.get("message")
         choices.append({**choice, "message": with_reasoning_content(message)}
                        if isinstance(message, dict) else choice)
-    return ModelResponse.model_validate({**body, "choices": choices})
+    return response_of({**body, "choices": choices})
