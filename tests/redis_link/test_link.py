@@ -312,3 +312,12 @@ def test_a_link_belongs_to_the_loop_it_was_first_used_on(redis_url: str) -> None
     assert asyncio.run(ping(True)) == b"PONG"
     with pytest.raises(RuntimeError, match="event loop"):
         asyncio.run(ping(False))
+
+
+async def test_a_closed_link_refuses_calls_at_once(redis_url: str) -> None:
+    link = RedisLink(redis_url)
+    assert await link.command("PING") == b"PONG"
+    await link.close()
+    assert link.closed
+    with pytest.raises(RedisDown, match="closed"):
+        await asyncio.wait_for(link.command("PING"), 1.0)  # never left waiting for a reply

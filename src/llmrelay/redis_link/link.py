@@ -73,6 +73,7 @@ class RedisLink:
         self._down_until = 0.0
         self._down_since: float | None = None
         self._watchers: list[tuple[Callable[[BaseException], None], Callable[[float], None]]] = []
+        self.closed = False
 
     def __repr__(self) -> str:  # the URL may hold a password
         return f"RedisLink(up={self.up})"
@@ -105,6 +106,9 @@ class RedisLink:
                 raise RuntimeError("a RedisLink belongs to the event loop it was first used on")
             self._loop = loop
         future: asyncio.Future[Any] = loop.create_future()
+        if self.closed:  # a late timer on a loop shutting down: nothing would ever answer
+            future.set_exception(RedisDown("link closed"))
+            return future
         if self._down_since is not None and self.open_circuit():
             future.set_exception(RedisDown("circuit open"))
             return future
@@ -236,7 +240,9 @@ class RedisLink:
             on_up(down_for)
 
     async def close(self) -> None:
-        """Wait (at most ``timeout``) for what is on the wire, then close the connection."""
+        """Wait (at most ``timeout``) for what is on the wire, then close the connection;
+        later calls fail at once with ``RedisDown``."""
+        self.closed = True
         deadline = time.monotonic() + self.timeout
         while (self._inflight is not None or self._connecting is not None or self._queue) \
                 and time.monotonic() < deadline:

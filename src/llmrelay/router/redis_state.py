@@ -226,6 +226,10 @@ class RedisState:
         self._flush_by = 0.0
         if not self._pending or self._local_only():
             return
+        if link.closed:  # the loop is shutting down: the thread sends it
+            self._ensure_flusher()
+            self._wake.set()
+            return
         batch = self._drain()
         self._count_sending(1)
         link.script(ROUTE, self._args(batch, "", ())).add_done_callback(
