@@ -6,7 +6,7 @@ async loops differ only in how they wait for bytes.
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Generic, Iterator, NamedTuple, Protocol, TypeVar
+from typing import Any, AsyncIterator, Callable, Generic, Iterator, NamedTuple, Protocol, TypeVar
 
 from .meta import CallMeta
 
@@ -236,9 +236,15 @@ class Stream(Generic[T]):
         if on_end is not None:
             on_end.end(how, error)
 
-    def _tap(self, sink: list[T]) -> None:
-        """Keep every chunk this stream hands out in ``sink`` (for the call's observers; a stream
-        nobody observes is never wrapped, so it pays nothing)."""
+    def wrap_end(self, wrap: Callable[[StreamEnd | None], StreamEnd]) -> None:
+        """The seam for packages that follow a stream to its end (router, cache): ``wrap``
+        gets the handler told so far (or ``None``) and returns the one to tell instead, which
+        tells the inner one itself."""
+        self._on_end = wrap(self._on_end)
+
+    def tap(self, sink: list[T]) -> None:
+        """Keep every chunk this stream hands out in ``sink`` (for the call's observers and the
+        cache; a stream nobody taps is never wrapped, so it pays nothing)."""
         self._iterator = _Recorded(self._first, self._iterator, sink)
         self._first = _NOTHING
 
@@ -310,8 +316,12 @@ class AsyncStream(Generic[T]):
         if on_end is not None:
             await on_end.aend(how, error)
 
-    def _tap(self, sink: list[T]) -> None:
-        """Keep every chunk this stream hands out in ``sink`` (see ``Stream._tap``)."""
+    def wrap_end(self, wrap: Callable[[StreamEnd | None], StreamEnd]) -> None:
+        """See ``Stream.wrap_end``."""
+        self._on_end = wrap(self._on_end)
+
+    def tap(self, sink: list[T]) -> None:
+        """Keep every chunk this stream hands out in ``sink`` (see ``Stream.tap``)."""
         self._iterator = _ARecorded(self._first, self._iterator, sink)
         self._first = _NOTHING
 

@@ -65,9 +65,12 @@ class MiniRouter:
 
     def _routed(self, result: Any, run: CallRun | None, failed: int, started: float) -> Any:
         if isinstance(result, (llmrelay.Stream, llmrelay.AsyncStream)):
-            end = RoutedEnd(result._on_end, run, failed, started)
-            end.stream_meta = result.meta  # type: ignore[attr-defined]
-            result._on_end = end
+            def wrap(inner: Any) -> RoutedEnd:
+                end = RoutedEnd(inner, run, failed, started)
+                end.stream_meta = result.meta  # type: ignore[attr-defined]
+                return end
+
+            result.wrap_end(wrap)
             if run is not None:
                 run.stream_open(result)
         else:

@@ -63,8 +63,8 @@ class RoutedCache:
             return result
         if isinstance(result, (Stream, AsyncStream)):
             sink: list[Any] = []
-            result._tap(sink)
-            result._on_end = _StoreAtEnd(self, result._on_end, sink, result.meta)
+            result.tap(sink)
+            result.wrap_end(lambda inner: _StoreAtEnd(self, inner, sink, result.meta))
             return result
         value = stored(self.cache, result)
         if value is not None:

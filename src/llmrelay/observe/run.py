@@ -99,7 +99,7 @@ class Run:
 
     def stream_open(self, stream: Any) -> None:
         self.chunks = []
-        stream._tap(self.chunks)
+        stream.tap(self.chunks)
         start_worker()
         for handle in self.observing:
             try:

@@ -264,8 +264,8 @@ class RoutedCall:
     def _chain_end(self, ticket: Ticket, stream: "Stream[Any] | AsyncStream[Any]",
                    started: float) -> None:
         now = _perf()
-        stream._on_end = _RoutedStreamEnd(self, ticket, stream.meta, stream._on_end, started,
-                                          now - started)
+        stream.wrap_end(lambda inner: _RoutedStreamEnd(self, ticket, stream.meta, inner, started,
+                                                       now - started))
         self.first_chunk = now - self.started
 
     def stream_ended(self, ticket: Ticket, meta: CallMeta, how: str,
