@@ -9,129 +9,72 @@ its chunks; ``error.json`` the exception (``class``, ``match``, optional ``statu
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import llmrelay
-from llmrelay.call import Call, prepare
+from llmrelay.call import Call
 from llmrelay.providers.anthropic import ADAPTER
 from llmrelay.streaming import SSEDecoder
-from llmrelay.transport import Response
-from llmrelay.types import ModelResponse, ModelResponseChunk
-from tests.helpers import visible
+from tests.providers.golden_cases import (
+    Golden,
+    case_input,
+    check_request,
+    check_request_refused,
+    check_response,
+    check_response_refused,
+    check_stream,
+    check_stream_error,
+    prepare_call,
+    prepare_input,
+)
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "anthropic"
 DEFAULT_INPUT = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "Hi"}]}
 
 
-def cases(*files: str, without: str | None = None) -> list[Any]:
-    folders = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
-    return [pytest.param(p, id=p.name) for p in folders
-            if all((p / f).exists() for f in files) and not (without and (p / without).exists())]
-
-
-def read(case: Path, name: str) -> Any:
-    return json.loads((case / name).read_text())
-
-
 def prepare_case(case: Path) -> Call:
-    spec = read(case, "input.json") if (case / "input.json").exists() else dict(DEFAULT_INPUT)
-    params = {k: v for k, v in spec.items() if k not in ("model", "messages", "drop_params")}
-    return prepare(
-        spec["model"], spec["messages"], params, api_key="sk-ant-golden", api_base=None, options={},
-        timeout=None, force_timeout=None, azure=False, logger_fn=None, verbose=False,
-        num_retries=None, drop_params=spec.get("drop_params", False), extra_headers=None,
-        extra_body=None,
-    )
+    return prepare_input(case_input(case, DEFAULT_INPUT), api_key="sk-ant-golden")
 
 
-def dump(model: ModelResponse | ModelResponseChunk) -> dict[str, Any]:
-    out = model.model_dump(exclude_none=True)
-    out.pop("created")
-    return out
+ANTHROPIC = Golden("anthropic", prepare_case, lambda case: (case / "stream.sse").read_text().encode(),
+                   lambda call: SSEDecoder())
 
 
-def translate_stream(call: Call, raw: str, sink: list[ModelResponseChunk]) -> None:
-    """Raw SSE through the decoder in small slices (as a socket delivers it) and the translator."""
-    translator = call.adapter.stream_translator(call.ctx)
-    decoder, data = SSEDecoder(), raw.encode()
-    for start in range(0, len(data), 17):
-        for event in decoder.feed(data[start:start + 17]):
-            sink += translator.feed(event)
-    for event in decoder.flush():
-        sink += translator.feed(event)
-    sink += translator.finish()
-    sink[:] = visible(call, sink)
-
-
-def expect_error(case: Path) -> Any:
-    spec = read(case, "error.json")
-    return pytest.raises(getattr(llmrelay, spec["class"]), match=spec["match"]), spec
-
-
-@pytest.mark.parametrize("case", cases("request.json"))
+@pytest.mark.parametrize("case", ANTHROPIC.cases("request.json"))
 def test_request(case: Path) -> None:
-    assert prepare_case(case).request.json == read(case, "request.json")
+    check_request(ANTHROPIC, case)
 
 
-@pytest.mark.parametrize("case", cases("input.json", "error.json", without="stream.sse"))
+@pytest.mark.parametrize("case", ANTHROPIC.cases("input.json", "error.json", without=("stream.sse",)))
 def test_request_refused(case: Path) -> None:
-    raises, spec = expect_error(case)
-    with raises as info:
-        prepare_case(case)
-    assert type(info.value).__name__ == spec["class"]
-    assert info.value.provider == "anthropic"
+    check_request_refused(ANTHROPIC, case)
 
 
-@pytest.mark.parametrize("case", cases("response.json", "expected.json"))
+@pytest.mark.parametrize("case", ANTHROPIC.cases("response.json", "expected.json"))
 def test_response(case: Path) -> None:
-    call = prepare_case(case)
-    result = call.adapter.parse_response(read(case, "response.json"), call.ctx)
-    assert isinstance(result, ModelResponse)
-    assert dump(result) == read(case, "expected.json")
+    check_response(ANTHROPIC, case)
 
 
-@pytest.mark.parametrize("case", cases("response.json", "error.json"))
+@pytest.mark.parametrize("case", ANTHROPIC.cases("response.json", "error.json"))
 def test_response_refused(case: Path) -> None:
-    call = prepare_case(case)
-    raises, spec = expect_error(case)
-    with raises as info:
-        call.parse(Response(200, [], (case / "response.json").read_bytes(), None))
-    assert type(info.value).__name__ == spec["class"]
-    assert info.value.response == read(case, "response.json")
+    check_response_refused(ANTHROPIC, case)
 
 
-@pytest.mark.parametrize("case", cases("stream.sse", "expected_chunks.jsonl"))
+@pytest.mark.parametrize("case", ANTHROPIC.cases("stream.sse", "expected_chunks.jsonl"))
 def test_stream(case: Path) -> None:
-    chunks: list[ModelResponseChunk] = []
-    translate_stream(prepare_case(case), (case / "stream.sse").read_text(), chunks)
-    lines = (case / "expected_chunks.jsonl").read_text().splitlines()
-    assert [dump(c) for c in chunks] == [json.loads(line) for line in lines if line.strip()]
-    created = {c.created for c in chunks}
-    assert len(created) == 1  # one timestamp for the whole stream, as OpenAI sends
+    check_stream(ANTHROPIC, case, 17)
 
 
-@pytest.mark.parametrize("case", cases("stream.sse", "error.json"))
+@pytest.mark.parametrize("case", ANTHROPIC.cases("stream.sse", "error.json"))
 def test_stream_error(case: Path) -> None:
-    chunks: list[ModelResponseChunk] = []
-    raises, spec = expect_error(case)
-    with raises as info:
-        translate_stream(prepare_case(case), (case / "stream.sse").read_text(), chunks)
-    assert type(info.value).__name__ == spec["class"]
-    assert len(chunks) == spec["chunks_before"]
-    if "status_code" in spec:
-        assert info.value.status_code == spec["status_code"]
+    check_stream_error(ANTHROPIC, case, 17)
 
 
 def test_headers_url_and_stream_flag() -> None:
-    call = prepare("anthropic/claude-haiku-4-5", [{"role": "user", "content": "Hi"}], {"stream": True},
-                   api_key="sk-ant-x", api_base="https://proxy.example/anthropic/", options={},
-                   timeout=None, force_timeout=None, azure=False, logger_fn=None, verbose=False,
-                   num_retries=None, drop_params=False,
-                   extra_headers={"anthropic-beta": "prompt-caching-2024-07-31"}, extra_body=None)
+    call = prepare_call("anthropic/claude-haiku-4-5", [{"role": "user", "content": "Hi"}], {"stream": True},
+                        api_key="sk-ant-x", api_base="https://proxy.example/anthropic/",
+                        extra_headers={"anthropic-beta": "prompt-caching-2024-07-31"})
     assert call.request.method == "POST"
     assert call.request.url == "https://proxy.example/anthropic/v1/messages"
     assert call.request.stream is True
@@ -179,9 +122,6 @@ def test_missing_key_names_the_variable() -> None:
 def test_key_and_base_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-env")
     monkeypatch.setenv("ANTHROPIC_API_BASE", "https://env.example")
-    call = prepare("claude-haiku-4-5", [{"role": "user", "content": "Hi"}], {}, api_key=None,
-                   api_base=None, options={}, timeout=None, force_timeout=None, azure=False,
-                   logger_fn=None, verbose=False, num_retries=None, drop_params=False,
-                   extra_headers=None, extra_body=None)
+    call = prepare_call("claude-haiku-4-5", [{"role": "user", "content": "Hi"}], {}, api_key=None)
     assert call.request.url == "https://env.example/v1/messages"
     assert call.request.headers["x-api-key"] == "sk-ant-env"

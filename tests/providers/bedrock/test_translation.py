@@ -17,123 +17,85 @@ from typing import Any
 import pytest
 
 import llmrelay
-from llmrelay.call import Call, prepare
+from llmrelay.call import Call
 from llmrelay.eventstream import EventStreamDecoder, encode_message
 from llmrelay.providers.bedrock import ADAPTER
-from llmrelay.transport import Response
 from llmrelay.types import ModelResponse, ModelResponseChunk
-from tests.helpers import visible
+from tests.providers import golden_cases
+from tests.providers.golden_cases import (
+    Golden,
+    check_request,
+    check_request_refused,
+    check_response,
+    check_response_refused,
+    check_stream,
+    check_stream_error,
+    prepare_call,
+    prepare_input,
+    read,
+)
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "bedrock"
+GOLDEN = golden_cases.GOLDEN / "bedrock"
 CREDENTIALS = {"aws_access_key_id": "AKIDGOLDEN", "aws_secret_access_key": "golden-secret",
                "aws_region_name": "us-east-1"}
 
 
-def cases(*files: str, without: tuple[str, ...] = ()) -> list[Any]:
-    folders = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
-    return [pytest.param(p, id=p.name) for p in folders
-            if all((p / f).exists() for f in files) and not any((p / w).exists() for w in without)]
-
-
-def read(case: Path, name: str) -> Any:
-    return json.loads((case / name).read_text())
-
-
 def prepare_case(case: Path) -> Call:
-    spec = read(case, "input.json")
-    params = {k: v for k, v in spec.items() if k not in ("model", "messages", "drop_params")}
-    return prepare(
-        f"bedrock/{spec['model']}", spec["messages"], {**params, **CREDENTIALS}, api_key=None,
-        api_base=None, options={}, timeout=None, force_timeout=None, azure=False, logger_fn=None,
-        verbose=False, num_retries=None, drop_params=spec.get("drop_params", False),
-        extra_headers=None, extra_body=None,
-    )
+    return prepare_input(read(case, "input.json"), api_key=None, prefix="bedrock/", **CREDENTIALS)
 
 
 def dump(model: ModelResponse | ModelResponseChunk) -> dict[str, Any]:
-    out = model.model_dump(exclude_none=True)
-    out.pop("created")
+    out = golden_cases.dump(model)
     assert out.pop("id").startswith("chatcmpl-")
     return out
 
 
 def frames(case: Path) -> bytes:
+    """stream.jsonl encoded to real binary frames, fed to the decoder in odd slices."""
     lines = (case / "stream.jsonl").read_text().splitlines()
     return b"".join(encode_message(m["headers"], json.dumps(m["payload"]).encode())
                     for m in map(json.loads, lines))
 
 
-def translate_stream(call: Call, data: bytes, sink: list[ModelResponseChunk]) -> None:
-    """Binary frames through the decoder in odd slices (as a socket delivers them)."""
-    translator = call.adapter.stream_translator(call.ctx)
-    decoder = call.adapter.stream_decoder()
-    assert isinstance(decoder, EventStreamDecoder)
-    for start in range(0, len(data), 19):
-        for message in decoder.feed(data[start:start + 19]):
-            sink += translator.feed(message)
-    for message in decoder.flush():
-        sink += translator.feed(message)
-    sink += translator.finish()
-    sink[:] = visible(call, sink)
+def decoder(call: Call) -> EventStreamDecoder:
+    made = call.adapter.stream_decoder()
+    assert isinstance(made, EventStreamDecoder)
+    return made
 
 
-def expect_error(case: Path) -> Any:
-    spec = read(case, "error.json")
-    return pytest.raises(getattr(llmrelay, spec["class"]), match=spec["match"]), spec
+BEDROCK = Golden("bedrock", prepare_case, frames, decoder, dump)
 
 
-@pytest.mark.parametrize("case", cases("request.json"))
+@pytest.mark.parametrize("case", BEDROCK.cases("request.json"))
 def test_request(case: Path) -> None:
-    assert prepare_case(case).request.json == read(case, "request.json")
+    check_request(BEDROCK, case)
 
 
-@pytest.mark.parametrize("case", cases("input.json", "error.json",
-                                        without=("stream.jsonl", "response.json")))
+@pytest.mark.parametrize("case", BEDROCK.cases("input.json", "error.json",
+                                               without=("stream.jsonl", "response.json")))
 def test_request_refused(case: Path) -> None:
-    raises, spec = expect_error(case)
-    with raises as info:
-        prepare_case(case)
-    assert type(info.value).__name__ == spec["class"]
-    assert info.value.provider == "bedrock"
+    check_request_refused(BEDROCK, case)
 
 
-@pytest.mark.parametrize("case", cases("response.json", "expected.json"))
+@pytest.mark.parametrize("case", BEDROCK.cases("response.json", "expected.json"))
 def test_response(case: Path) -> None:
-    call = prepare_case(case)
-    result = call.adapter.parse_response(read(case, "response.json"), call.ctx)
-    assert isinstance(result, ModelResponse)
-    assert dump(result) == read(case, "expected.json")
+    check_response(BEDROCK, case)
 
 
-@pytest.mark.parametrize("case", cases("response.json", "error.json"))
+@pytest.mark.parametrize("case", BEDROCK.cases("response.json", "error.json"))
 def test_response_refused(case: Path) -> None:
-    call = prepare_case(case)
-    raises, spec = expect_error(case)
-    with raises as info:
-        call.parse(Response(200, [], (case / "response.json").read_bytes(), None))
-    assert type(info.value).__name__ == spec["class"]
-    assert info.value.response == read(case, "response.json")
+    check_response_refused(BEDROCK, case)
 
 
-@pytest.mark.parametrize("case", cases("stream.jsonl", "expected_chunks.jsonl"))
+@pytest.mark.parametrize("case", BEDROCK.cases("stream.jsonl", "expected_chunks.jsonl"))
 def test_stream(case: Path) -> None:
-    chunks: list[ModelResponseChunk] = []
-    translate_stream(prepare_case(case), frames(case), chunks)
-    lines = (case / "expected_chunks.jsonl").read_text().splitlines()
-    assert [dump(c) for c in chunks] == [json.loads(line) for line in lines if line.strip()]
-    assert len({c.created for c in chunks}) == 1 and len({c.id for c in chunks}) == 1
+    chunks = check_stream(BEDROCK, case, 19)
+    assert len({c.id for c in chunks}) == 1
 
 
-@pytest.mark.parametrize("case", cases("stream.jsonl", "error.json"))
+@pytest.mark.parametrize("case", BEDROCK.cases("stream.jsonl", "error.json"))
 def test_stream_error(case: Path) -> None:
-    chunks: list[ModelResponseChunk] = []
-    raises, spec = expect_error(case)
-    with raises as info:
-        translate_stream(prepare_case(case), frames(case), chunks)
-    assert type(info.value).__name__ == spec["class"]
-    assert len(chunks) == spec["chunks_before"]
-    if "status_code" in spec:
-        assert info.value.status_code == spec["status_code"]
+    check_stream_error(BEDROCK, case, 19)
 
 
 def test_every_case_is_exercised() -> None:
@@ -145,12 +107,10 @@ def test_every_case_is_exercised() -> None:
 
 
 def test_url_headers_and_stream_flag() -> None:
-    call = prepare("bedrock/arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic"
-                   ".claude-sonnet-4-20250514-v1:0", [{"role": "user", "content": "Hi"}],
-                   {"stream": True}, api_key="bedrock-api-key", api_base="https://vpce.example/",
-                   options={}, timeout=None, force_timeout=None, azure=False, logger_fn=None,
-                   verbose=False, num_retries=None, drop_params=False,
-                   extra_headers={"X-Amzn-Bedrock-Trace": "ENABLED"}, extra_body=None)
+    call = prepare_call("bedrock/arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic"
+                        ".claude-sonnet-4-20250514-v1:0", [{"role": "user", "content": "Hi"}],
+                        {"stream": True}, api_key="bedrock-api-key", api_base="https://vpce.example/",
+                        extra_headers={"X-Amzn-Bedrock-Trace": "ENABLED"})
     assert call.request.url == ("https://vpce.example/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A"
                                 "123456789012%3Ainference-profile%2Fus.anthropic.claude-sonnet-4-"
                                 "20250514-v1%3A0/converse-stream")

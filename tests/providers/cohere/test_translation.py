@@ -14,40 +14,29 @@ from typing import Any
 import pytest
 
 import llmrelay
-from llmrelay.call import Call, prepare
+from llmrelay.call import Call
 from llmrelay.config import ProviderSettings
 from llmrelay.providers.base import CallContext
 from llmrelay.providers.cohere import ADAPTER
 from llmrelay.streaming import SSEDecoder
+from tests.providers import golden_cases
+from tests.providers.golden_cases import case_input, feed_stream, prepare_input, read
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "cohere"
+GOLDEN = golden_cases.GOLDEN / "cohere"
 CASES = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
 DEFAULT_INPUT = {"model": "command-r", "messages": [{"role": "user", "content": "Hi"}]}
 
 
 def cases_with(name: str) -> list[Any]:
-    return [pytest.param(c, id=c.name) for c in CASES if (c / name).exists()]
+    return golden_cases.cases("cohere", name)
 
 
-def read(case: Path, name: str) -> Any:
-    return json.loads((case / name).read_text())
-
-
-def prepared(data: dict[str, Any], **overrides: Any) -> Call:
-    data = dict(data)
-    model, messages = data.pop("model"), data.pop("messages")
-    drop = data.pop("drop_params", False)
-    own: dict[str, Any] = dict(
-        api_key="co-test", api_base=None, options={}, timeout=None, force_timeout=None,
-        azure=False, logger_fn=None, verbose=False, num_retries=None, drop_params=drop,
-        extra_headers=None, extra_body=None,
-    )
-    own.update(overrides)
-    return prepare(f"cohere/{model}", messages, data, **own)
+def prepared(data: dict[str, Any], *, api_key: str | None = "co-test", api_base: str | None = None) -> Call:
+    return prepare_input(data, api_key=api_key, prefix="cohere/", api_base=api_base)
 
 
 def context(case: Path) -> CallContext:
-    data = read(case, "input.json") if (case / "input.json").exists() else DEFAULT_INPUT
+    data = case_input(case, DEFAULT_INPUT)
     request = {k: v for k, v in data.items() if k != "drop_params"}
     return CallContext("cohere", data["model"], request,  # type: ignore[arg-type]
                        ProviderSettings(api_key="co-test", base_url="https://api.cohere.com"))
@@ -99,16 +88,10 @@ def test_response_error(case: Path) -> None:
 def translate(case: Path, piece: int) -> tuple[list[dict[str, Any]], Exception | None]:
     """Feed stream.sse in ``piece``-byte slices; the chunks made, and the error that ended it."""
     translator = ADAPTER.stream_translator(context(case))
-    decoder = SSEDecoder()
     raw = (case / "stream.sse").read_bytes()
     chunks: list[Any] = []
     try:
-        for start in range(0, len(raw), piece):
-            for event in decoder.feed(raw[start:start + piece]):
-                chunks += translator.feed(event)
-        for event in decoder.flush():
-            chunks += translator.feed(event)
-        chunks += translator.finish()
+        feed_stream(translator, SSEDecoder(), raw, piece, chunks)
     except llmrelay.APIError as exc:
         return [c.model_dump(exclude_none=True, exclude={"created"}) for c in chunks], exc
     return [c.model_dump(exclude_none=True, exclude={"created"}) for c in chunks], None

@@ -10,138 +10,83 @@ streaming must raise.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import llmrelay
-from llmrelay.call import Call, prepare
+from llmrelay.call import Call
 from llmrelay.providers.gemini import ADAPTER
 from llmrelay.providers.gemini.stream import GeminiStreamDecoder
-from llmrelay.transport import Response
-from llmrelay.types import ModelResponse, ModelResponseChunk
-from tests.helpers import visible
+from llmrelay.types import ModelResponseChunk
+from tests.providers import golden_cases
+from tests.providers.golden_cases import (
+    Golden,
+    case_input,
+    check_request,
+    check_request_refused,
+    check_response,
+    check_response_refused,
+    check_stream,
+    check_stream_error,
+    prepare_call,
+    prepare_input,
+)
 
-GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "gemini"
+GOLDEN = golden_cases.GOLDEN / "gemini"
 DEFAULT_INPUT = {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "Hi"}]}
 
 
-def cases(*files: str, without: tuple[str, ...] = ()) -> list[Any]:
-    folders = sorted(p for p in GOLDEN.iterdir() if p.is_dir())
-    return [pytest.param(p, id=p.name) for p in folders
-            if all((p / f).exists() for f in files) and not any((p / w).exists() for w in without)]
-
-
-def read(case: Path, name: str) -> Any:
-    return json.loads((case / name).read_text())
-
-
-def prepare_call(model: str, messages: list[dict[str, Any]], params: dict[str, Any], *,
-                 api_key: str | None = "AIza-golden", api_base: str | None = None,
-                 drop_params: bool = False) -> Call:
-    return prepare(model, messages, params, api_key=api_key, api_base=api_base, options={},
-                   timeout=None, force_timeout=None, azure=False, logger_fn=None, verbose=False,
-                   num_retries=None, drop_params=drop_params, extra_headers=None, extra_body=None)
-
-
 def prepare_case(case: Path) -> Call:
-    spec = read(case, "input.json") if (case / "input.json").exists() else dict(DEFAULT_INPUT)
-    params = {k: v for k, v in spec.items() if k not in ("model", "messages", "drop_params")}
-    return prepare_call(spec["model"], spec["messages"], params, drop_params=spec.get("drop_params", False))
+    return prepare_input(case_input(case, DEFAULT_INPUT), api_key="AIza-golden")
 
 
-def dump(model: ModelResponse | ModelResponseChunk) -> dict[str, Any]:
-    out = model.model_dump(exclude_none=True)
-    out.pop("created")
-    return out
-
-
-def translate_stream(call: Call, raw: bytes, sink: list[ModelResponseChunk], step: int = 17) -> None:
-    """Raw bytes through Gemini's decoder in small slices (as a socket delivers them)."""
-    translator = call.adapter.stream_translator(call.ctx)
-    decoder = GeminiStreamDecoder()
-    for start in range(0, len(raw), step):
-        for event in decoder.feed(raw[start:start + step]):
-            sink += translator.feed(event)
-    for event in decoder.flush():
-        sink += translator.feed(event)
-    sink += translator.finish()
-    sink[:] = visible(call, sink)
-
-
-def expect_error(case: Path) -> Any:
-    spec = read(case, "error.json")
-    return pytest.raises(getattr(llmrelay, spec["class"]), match=spec["match"]), spec
+GEMINI = Golden("gemini", prepare_case, lambda case: (case / "stream.sse").read_bytes(),
+                lambda call: GeminiStreamDecoder())
 
 
 def test_golden_cases_are_many() -> None:
-    assert len(cases("request.json")) >= 35
-    assert len(cases("response.json")) >= 20
-    assert len(cases("stream.sse")) >= 15
+    assert len(GEMINI.cases("request.json")) >= 35
+    assert len(GEMINI.cases("response.json")) >= 20
+    assert len(GEMINI.cases("stream.sse")) >= 15
 
 
-@pytest.mark.parametrize("case", cases("request.json"))
+@pytest.mark.parametrize("case", GEMINI.cases("request.json"))
 def test_request(case: Path) -> None:
-    assert prepare_case(case).request.json == read(case, "request.json")
+    check_request(GEMINI, case)
 
 
-@pytest.mark.parametrize("case", cases("input.json", "error.json", without=("stream.sse", "response.json")))
+@pytest.mark.parametrize("case", GEMINI.cases("input.json", "error.json", without=("stream.sse", "response.json")))
 def test_request_refused(case: Path) -> None:
-    raises, spec = expect_error(case)
-    with raises as info:
-        prepare_case(case)
-    assert type(info.value).__name__ == spec["class"]
-    assert info.value.provider == "gemini"
+    check_request_refused(GEMINI, case)
 
 
-@pytest.mark.parametrize("case", cases("response.json", "expected.json"))
+@pytest.mark.parametrize("case", GEMINI.cases("response.json", "expected.json"))
 def test_response(case: Path) -> None:
-    call = prepare_case(case)
-    result = call.adapter.parse_response(read(case, "response.json"), call.ctx)
-    assert isinstance(result, ModelResponse)
-    assert dump(result) == read(case, "expected.json")
+    check_response(GEMINI, case)
 
 
-@pytest.mark.parametrize("case", cases("response.json", "error.json"))
+@pytest.mark.parametrize("case", GEMINI.cases("response.json", "error.json"))
 def test_response_refused(case: Path) -> None:
-    call = prepare_case(case)
-    raises, spec = expect_error(case)
-    with raises as info:
-        call.parse(Response(200, [], (case / "response.json").read_bytes(), None))
-    assert type(info.value).__name__ == spec["class"]
-    assert info.value.response == read(case, "response.json")
+    check_response_refused(GEMINI, case)
 
 
 @pytest.mark.parametrize("step", [1, 7, 17, 4096])
-@pytest.mark.parametrize("case", cases("stream.sse", "expected_chunks.jsonl"))
+@pytest.mark.parametrize("case", GEMINI.cases("stream.sse", "expected_chunks.jsonl"))
 def test_stream(case: Path, step: int) -> None:
-    chunks: list[ModelResponseChunk] = []
-    translate_stream(prepare_case(case), (case / "stream.sse").read_bytes(), chunks, step)
-    lines = (case / "expected_chunks.jsonl").read_text().splitlines()
-    assert [dump(c) for c in chunks] == [json.loads(line) for line in lines if line.strip()]
-    assert len({c.created for c in chunks}) == 1  # one timestamp for the whole stream
+    check_stream(GEMINI, case, step)
 
 
 @pytest.mark.parametrize("step", [1, 5, 17, 4096])
-@pytest.mark.parametrize("case", cases("stream.sse", "error.json"))
+@pytest.mark.parametrize("case", GEMINI.cases("stream.sse", "error.json"))
 def test_stream_error(case: Path, step: int) -> None:
-    chunks: list[ModelResponseChunk] = []
-    raises, spec = expect_error(case)
-    with raises as info:
-        translate_stream(prepare_case(case), (case / "stream.sse").read_bytes(), chunks, step)
-    assert type(info.value).__name__ == spec["class"]
-    assert len(chunks) == spec["chunks_before"]
-    if "status_code" in spec:
-        assert info.value.status_code == spec["status_code"]
+    check_stream_error(GEMINI, case, step)
 
 
 def test_stream_error_carries_the_retry_delay() -> None:
     chunks: list[ModelResponseChunk] = []
     with pytest.raises(llmrelay.RateLimitError) as info:
-        translate_stream(prepare_case(GOLDEN / "stream_error_bare_json_mid_stream"),
-                         (GOLDEN / "stream_error_bare_json_mid_stream" / "stream.sse").read_bytes(), chunks)
+        GEMINI.translate(GOLDEN / "stream_error_bare_json_mid_stream", chunks, 17)
     assert info.value.retry_after == 12.5 and info.value.code == "RESOURCE_EXHAUSTED"
 
 
