@@ -129,6 +129,25 @@ def test_litellm_config_loads_unchanged(emulator_server: Emulator, workdir: Path
         gw.close()
 
 
+def test_litellm_settings_router_keys_apply(emulator_server: Emulator, workdir: Path,
+                                            make_database: Callable[[], str]) -> None:
+    """LiteLLM keeps fallbacks, cooldown_time... in litellm_settings: they are the Router's,
+    not settings to log as ignored."""
+    config = emulator_config(emulator_server, make_database())
+    config["litellm_settings"] = {"fallbacks": [{"badauth": ["chat"]}], "cooldown_time": 5,
+                                  "allowed_fails": 1, "context_window_fallbacks": [{"chat": ["other"]}]}
+    gw = Gateway(workdir, config, emulator=emulator_server).start()
+    try:
+        response = gw.chat(model="badauth")
+        assert response.status_code == 200, response.text
+        assert response.headers["x-llmrelay-deployment"] == "chat/0"
+        row = gw.row(response.headers["x-request-id"])
+        assert (row["model_group"], row["deployment"]) == ("badauth", "chat/0")
+        assert "litellm_settings." not in gw.stderr(), gw.stderr()
+    finally:
+        gw.close()
+
+
 def test_model_flag_without_config(emulator_server: Emulator, tmp_path: Path) -> None:
     env = {"OPENAI_API_KEY": emulator_server.api_key, "OPENAI_API_BASE": emulator_server.base_url("openai"),
            "LLMRELAY_MASTER_KEY": MASTER_KEY}

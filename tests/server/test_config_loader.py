@@ -59,6 +59,27 @@ def test_litellm_names(tmp_path: Path) -> None:
     assert config.spool_dir.parent == (tmp_path / ".llmrelay-spool").resolve()
 
 
+def test_litellm_router_settings(tmp_path: Path) -> None:
+    config = load(tmp_path, {
+        "model_list": [{"model_name": "a", "litellm_params": {"model": "gpt-4o-mini"}},
+                       {"model_name": "b", "litellm_params": {"model": "gpt-4o"}}],
+        "litellm_settings": {"fallbacks": [{"a": ["b"]}], "context_window_fallbacks": [{"a": ["b"]}],
+                             "content_policy_fallbacks": [{"a": ["b"]}], "allowed_fails": 2,
+                             "cooldown_time": 10, "num_retries": 4},
+        "router_settings": {"num_retries": 1},
+    })
+    assert config.router_settings == {
+        "fallbacks": [{"a": ["b"]}], "context_window_fallbacks": [{"a": ["b"]}],
+        "content_policy_fallbacks": [{"a": ["b"]}], "allowed_fails": 2, "cooldown_time": 10,
+        "num_retries": 1}  # router_settings wins where both say
+    assert config.ignored == []
+    # A budget reserves the dearest deployment a request may reach, by any fallback list.
+    from llmrelay.server.state import fallbacks_of
+
+    assert fallbacks_of({"fallbacks": {"a": ["b"]}, "context_window_fallbacks": [{"a": ["c"]}],
+                         "content_policy_fallbacks": [{"*": ["d"]}]}) == {"a": ["b", "c"], "*": ["d"]}
+
+
 def test_redis_url_shared_with_the_router(tmp_path: Path) -> None:
     config = load(tmp_path, {**chat(), "general_settings": {"redis_url": "redis://127.0.0.1:6379/1"}})
     assert config.router_settings["redis_url"] == "redis://127.0.0.1:6379/1"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from ..router.config import LITELLM_SETTINGS
 from .storage.urls import DatabaseURL, parse_database_url
 
 __all__ = ["ConfigError", "GatewayConfig", "load_config"]
@@ -24,8 +25,9 @@ TOP_LEVEL = ("model_list", "router_settings", "general_settings", "cache", "lite
 # general_settings the gateway implements; any other is logged once as ignored.
 GENERAL = ("master_key", "database_url", "redis_url", "redis_prefix", "max_request_size_mb",
            "database_connection_pool_limit", "spool_dir", "spend_fsync")
-# litellm_settings the gateway maps onto its own; any other is logged once as ignored.
-LITELLM = ("drop_params", "num_retries", "request_timeout", "cache", "cache_params")
+# litellm_settings the gateway maps onto its own (the Router's, as ``Router.from_config``
+# reads them: fallbacks, num_retries, cooldown_time...); any other is logged once as ignored.
+LITELLM = ("drop_params", "cache", "cache_params", *LITELLM_SETTINGS)
 CACHE_TYPES = {"memory": "memory", "local": "memory", "in-memory": "memory", "sqlite": "sqlite",
                "disk": "sqlite", "redis": "redis"}
 ENV_PREFIX = "os.environ/"
@@ -201,10 +203,9 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> GatewayCo
 def _litellm_settings(config: GatewayConfig, litellm: Mapping[str, Any]) -> None:
     if litellm.get("drop_params") is not None:
         config.call_defaults["drop_params"] = bool(litellm["drop_params"])
-    if litellm.get("num_retries") is not None:
-        config.router_settings.setdefault("num_retries", litellm["num_retries"])
-    if litellm.get("request_timeout") is not None:
-        config.router_settings.setdefault("timeout", litellm["request_timeout"])
+    for name, target in LITELLM_SETTINGS.items():  # router_settings wins where both say
+        if litellm.get(name) is not None:
+            config.router_settings.setdefault(target, litellm[name])
 
 
 def _cache(cache: dict[str, Any], config: GatewayConfig) -> dict[str, Any]:

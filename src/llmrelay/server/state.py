@@ -22,11 +22,17 @@ if TYPE_CHECKING:
 __all__ = ["Services", "fallbacks_of"]
 
 
+FALLBACK_LISTS = ("fallbacks", "context_window_fallbacks", "content_policy_fallbacks")
+
+
 def fallbacks_of(settings: dict[str, Any]) -> dict[str, list[str]]:
-    """``fallbacks`` as a dict, whether written ``{a: [b]}`` or LiteLLM's ``[{a: [b]}]``."""
+    """Every group a request may fall back to, from each of the Router's fallback lists
+    (a budget reserves the dearest of them), whether written ``{a: [b]}`` or ``[{a: [b]}]``."""
     out: dict[str, list[str]] = {}
-    raw = settings.get("fallbacks") or {}
-    items = raw if isinstance(raw, list) else [raw]
+    items: list[Any] = []
+    for name in FALLBACK_LISTS:
+        raw = settings.get(name) or {}
+        items += raw if isinstance(raw, list) else [raw]
     for item in items:
         if isinstance(item, dict):
             for group, targets in item.items():
