@@ -44,9 +44,9 @@ def read_stream(gw: Gateway, out: dict[str, Any], after_first: threading.Event |
 
 
 def own_gateway(emulator: Emulator, make_database: Callable[[], str], workdir: Path,
-                args: list[str] | None = None) -> Gateway:
+                args: list[str] | None = None, **general: Any) -> Gateway:
     url = make_database()
-    return Gateway(workdir, emulator_config(emulator, url), emulator=emulator, args=args)
+    return Gateway(workdir, emulator_config(emulator, url, **general), emulator=emulator, args=args)
 
 
 def test_sigterm_drains(emulator: Emulator, make_database: Callable[[], str], workdir: Path) -> None:
@@ -206,7 +206,8 @@ class _database_locked:
 
 def test_two_workers_share_the_port(emulator: Emulator, make_database: Callable[[], str],
                                     workdir: Path) -> None:
-    gw = own_gateway(emulator, make_database, workdir, ["--workers", "2"]).start()
+    gw = own_gateway(emulator, make_database, workdir, ["--workers", "2"],
+                     alerting=["slack"]).start()
     try:
         key = gw.create_key()["key"]
         ids = set()
@@ -221,5 +222,7 @@ def test_two_workers_share_the_port(emulator: Emulator, make_database: Callable[
         assert gw.wait(30) == 0
         rows = table(gw_database(gw), "llmrelay_spend_logs")
         assert ids <= {r["request_id"] for r in rows}
+        # "logged once as ignored": by the supervisor, not by each worker.
+        assert gw.stderr().count("general_settings.alerting") == 1, gw.stderr()
     finally:
         gw.close()

@@ -111,12 +111,14 @@ def serve(args: argparse.Namespace, argv: list[str]) -> int:
     if args.workers == 1:
         return run_worker(config, options, sock)
     from .app import build_router
+    from .config import log_ignored
 
     try:
         build_router(config)  # the workers would all fail the same way: say it once
     except ConfigError as exc:
         print(f"llmrelay serve: invalid config: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    log_ignored(config)  # once, here, not once per worker
     return run_supervisor(options, argv, sock)
 
 

@@ -142,7 +142,8 @@ async def _serve(config: GatewayConfig, options: ServeOptions, sock: socket.sock
 def run_worker(config: GatewayConfig, options: ServeOptions, sock: socket.socket, *,
                supervised: bool = False) -> int:
     """Serve in this process until drained; returns the exit status."""
-    log_ignored(config)
+    if not supervised:  # the supervisor said it once for all its workers
+        log_ignored(config)
     # The database and fsync threads must not hold the event loop back for the default 5 ms.
     sys.setswitchinterval(0.0005)
     parent = os.getppid() if supervised else None
