@@ -30,6 +30,8 @@ def test_instants() -> None:
     assert parse_instant("1970-01-01T01:00:00Z") == 3600
     assert parse_instant("1970-01-01T01:00:00+01:00") == 0
     assert parse_instant("1970-01-01T00:00:10") == 10
+    assert parse_instant("1970-01-01T01:00:00 01:00") == 0  # "+" lost in a query string
+    assert parse_instant("1970-01-01 00:00:10") == 10
 
 
 def test_keys_and_hashes() -> None:

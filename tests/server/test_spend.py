@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .gateway import Gateway, error_of, table
+from .gateway import MASTER_KEY, Gateway, error_of, table
 
 ROW_FIELDS = {"request_id", "api_key", "key_alias", "model_group", "deployment", "provider", "model",
               "prompt_tokens", "completion_tokens", "total_tokens", "spend", "start_time",
@@ -79,6 +79,15 @@ def test_date_filters(gw: Gateway) -> None:
     assert ids(start_date=earlier) == [request_id]
     later = (now + timedelta(minutes=5)).isoformat()
     assert ids(start_date=later) == []
+    # An end_date datetime includes that instant (LiteLLM's lte): a row's own start_time finds it.
+    stamp = gw.row(request_id)["start_time"]
+    assert ids(start_date=stamp, end_date=stamp) == [request_id]
+    # "+01:00" written unescaped in a URL arrives as " 01:00": still the offset, not a 400.
+    shifted = (now + timedelta(hours=1, minutes=5)).strftime("%Y-%m-%dT%H:%M:%S") + "+01:00"
+    response = gw.http.get(f"/spend/logs?api_key={key['token']}&end_date={shifted}",
+                           headers={"authorization": f"Bearer {MASTER_KEY}"})
+    assert response.status_code == 200, response.text
+    assert [r["request_id"] for r in response.json()["data"]] == [request_id]
 
 
 def test_equal_start_times_ordered_by_request_id(gw: Gateway, database_url: str) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import to_json
 
 from .auth import authenticate
-from .durations import iso, parse_instant
+from .durations import is_date, iso, parse_instant
 from .errors import GatewayError
 from .http import json_headers
 from .keys import SETTINGS, KeyRecord, as_hash, generate_key, hash_key, parse_settings, same_secret
@@ -187,6 +187,7 @@ async def spend_logs(gw: Services, request: Request) -> None:
         model_group=query.get("model") or None,
         start=_instant(query, "start_date", end=False),
         end=_instant(query, "end_date", end=True),
+        end_exclusive=is_date(query.get("end_date") or ""),
         page=_int(query, "page", 1),
         page_size=_int(query, "page_size", 100, MAX_PAGE_SIZE),
     )

@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-__all__ = ["iso", "parse_duration", "parse_instant", "window_of"]
+__all__ = ["is_date", "iso", "parse_duration", "parse_instant", "window_of"]
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LOST_PLUS = re.compile(r"(\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:?\d{2})$")
 
 
 def parse_duration(text: object) -> float:
@@ -37,15 +39,22 @@ def parse_instant(text: str, *, end_of_day: bool = False) -> float:
     (an ``end_date`` given as a date includes that whole day).
     """
     value = text.strip()
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if is_date(value):
         day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
         return day.timestamp() + (86400 if end_of_day else 0)
+    # An unescaped "+02:00" in a query string arrives as " 02:00".
+    value = _LOST_PLUS.sub(r"\1+\2", value)
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
     moment = datetime.fromisoformat(value.replace(" ", "T", 1))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def is_date(text: str) -> bool:
+    """``2025-01-31`` (a whole day), as opposed to a datetime."""
+    return _DATE.fullmatch(text.strip()) is not None
 
 
 def window_of(now: float) -> tuple[int, float]:

@@ -18,12 +18,15 @@ class StoreUnavailable(Exception):
 
 @dataclass(frozen=True)
 class SpendQuery:
-    """``/spend/logs`` filters (times in epoch seconds) and the page wanted."""
+    """``/spend/logs`` filters (times in epoch seconds) and the page wanted. ``end`` is
+    inclusive (an ``end_date`` datetime, as LiteLLM's) unless ``end_exclusive`` (the first
+    instant after an ``end_date`` given as a date)."""
 
     api_key: str | None = None
     model_group: str | None = None
     start: float | None = None
     end: float | None = None
+    end_exclusive: bool = False
     page: int = 1
     page_size: int = 100
 

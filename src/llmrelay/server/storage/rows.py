@@ -65,7 +65,8 @@ def spend_where(query: SpendQuery, mark: Callable[[int], str],
     for column, op, value in (("api_key", "=", query.api_key),
                               ("model_group", "=", query.model_group),
                               ("start_time", ">=", to_time(query.start)),
-                              ("start_time", "<", to_time(query.end))):
+                              ("start_time", "<" if query.end_exclusive else "<=",
+                               to_time(query.end))):
         if value is not None:
             args.append(value)
             clauses.append(f"{column} {op} {mark(len(args))}")
