@@ -113,7 +113,8 @@ def test_litellm_config_loads_unchanged(emulator_server: Emulator, workdir: Path
         ],
         "litellm_settings": {"drop_params": True, "set_verbose": False, "success_callback": []},
         "router_settings": {"routing_strategy": "simple-shuffle", "num_retries": 0,
-                            "fallbacks": [{"gpt": ["gpt"]}]},
+                            "fallbacks": [{"gpt": ["gpt"]}], "enable_pre_call_checks": True,
+                            "retry_policy": {"RateLimitErrorRetries": 2}},
         "general_settings": {"master_key": "os.environ/LLMRELAY_TEST_MASTER",
                              "database_url": make_database(), "alerting": ["slack"]},
     }
@@ -123,7 +124,8 @@ def test_litellm_config_loads_unchanged(emulator_server: Emulator, workdir: Path
         assert response.status_code == 200, response.text
         assert response.headers["x-llmrelay-deployment"] == "gpt-primary"
         log = gw.stderr()
-        for ignored in ("litellm_settings.set_verbose", "general_settings.alerting"):
+        for ignored in ("litellm_settings.set_verbose", "general_settings.alerting",
+                        "router_settings.enable_pre_call_checks", "router_settings.retry_policy"):
             assert log.count(ignored) == 1, log
     finally:
         gw.close()

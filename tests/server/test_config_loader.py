@@ -66,13 +66,16 @@ def test_litellm_router_settings(tmp_path: Path) -> None:
         "litellm_settings": {"fallbacks": [{"a": ["b"]}], "context_window_fallbacks": [{"a": ["b"]}],
                              "content_policy_fallbacks": [{"a": ["b"]}], "allowed_fails": 2,
                              "cooldown_time": 10, "num_retries": 4},
-        "router_settings": {"num_retries": 1},
+        "router_settings": {"num_retries": 1, "enable_pre_call_checks": True,
+                            "model_group_alias": "os.environ/NOT_SET_ANYWHERE"},
     })
     assert config.router_settings == {
         "fallbacks": [{"a": ["b"]}], "context_window_fallbacks": [{"a": ["b"]}],
         "content_policy_fallbacks": [{"a": ["b"]}], "allowed_fails": 2, "cooldown_time": 10,
         "num_retries": 1}  # router_settings wins where both say
-    assert config.ignored == []
+    # LiteLLM's Router settings llmrelay's Router does not take: ignored, as Router.from_config
+    assert config.ignored == ["router_settings.enable_pre_call_checks",
+                              "router_settings.model_group_alias"]
     # A budget reserves the dearest deployment a request may reach, by any fallback list.
     from llmrelay.server.state import fallbacks_of
 

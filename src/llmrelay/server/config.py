@@ -133,10 +133,16 @@ def _build(raw: dict[str, Any], base: Path, env: Mapping[str, str]) -> GatewayCo
                        "general_settings", env)
     litellm = _resolve(_mapping(raw.get("litellm_settings"), "litellm_settings"),
                        "litellm_settings", env)
-    router_settings = _resolve(_mapping(raw.get("router_settings"), "router_settings"),
+    # LiteLLM's router_settings the Router does not take (enable_pre_call_checks,
+    # retry_policy...) are ignored with a warning, as Router.from_config does.
+    from ..router.router import KNOWN_SETTINGS
+
+    router_raw = _mapping(raw.get("router_settings"), "router_settings")
+    router_settings = _resolve({k: v for k, v in router_raw.items() if k in KNOWN_SETTINGS},
                                "router_settings", env)
     config = GatewayConfig(model_list=_model_list(raw.get("model_list"), env),
                            router_settings=dict(router_settings))
+    config.ignored += [f"router_settings.{k}" for k in router_raw if k not in KNOWN_SETTINGS]
     config.ignored += [f"general_settings.{k}" for k in general if k not in GENERAL]
     config.ignored += [f"litellm_settings.{k}" for k in litellm if k not in LITELLM]
 
