@@ -120,3 +120,24 @@ def test_meta_survives_copies_and_stays_out_of_equality(emulator: Emulator) -> N
     rebuilt = llmrelay.ModelResponse.model_validate(resp.model_dump())
     assert rebuilt == resp
     assert rebuilt.meta.provider is None  # a response built by hand has empty metadata
+
+
+def test_deep_copied_and_pickled_answers_keep_their_meta(emulator: Emulator) -> None:
+    # Cost and request id are worked out on first read; a copy made before that read must
+    # still work them out (the "not read yet" marker once came back from deepcopy/pickle as
+    # a new object, and the copy's meta.cost was that object).
+    import copy
+    import pickle
+
+    kw = at(emulator, "openai")
+    for make in (
+        lambda: llmrelay.completion(model="gpt-4o-mini", messages=MESSAGES, **kw),
+        lambda: llmrelay.embedding(model="text-embedding-3-small", input=["a", "b"], **kw),
+    ):
+        for clone in (copy.deepcopy, lambda r: pickle.loads(pickle.dumps(r))):
+            resp = make()
+            cloned = clone(resp)
+            assert cloned == resp
+            assert isinstance(cloned.meta.cost, float) and cloned.meta.cost == resp.meta.cost > 0
+            assert cloned.meta.request_id == resp.meta.request_id == "req_emulator"
+            assert (cloned.meta.provider, cloned.meta.attempts) == ("openai", 1)

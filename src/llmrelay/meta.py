@@ -17,7 +17,27 @@ __all__ = ["REQUEST_ID_HEADERS", "CallMeta"]
 REQUEST_ID_HEADERS = ("request-id", "x-request-id", "apim-request-id", "x-generation-id",
                       "x-amzn-requestid", "x-goog-request-id")
 
-_UNSET: Any = object()
+class _Unset:
+    """"Not worked out yet": one object that ``copy`` and ``pickle`` keep as itself (a plain
+    ``object()`` would come back as a new one, neither unset nor a value, and a copied
+    response's ``meta.cost`` would be that object)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+    def __copy__(self) -> "_Unset":
+        return self
+
+    def __deepcopy__(self, memo: Any) -> "_Unset":
+        return self
+
+    def __reduce__(self) -> str:
+        return "_UNSET"
+
+
+_UNSET: Any = _Unset()
 
 
 class CallMeta:

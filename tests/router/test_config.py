@@ -90,8 +90,8 @@ def test_malformed_model_list_is_a_value_error_naming_the_entry(model_list: Any,
     ({"routing_strategy": "fastest"}, "Unknown routing_strategy 'fastest'"),
     ({"num_retries": -1}, "num_retries"),
     ({"cooldown_time": "long"}, "cooldown_time"),
-    ({"fallbacks": {"chat": ["nowhere"]}}, r"fallbacks\['chat'\]: 'nowhere'"),
-    ({"fallbacks": {"ghost": ["chat"]}}, "fallbacks: 'ghost'"),
+    ({"fallbacks": {"chat": "backup", "x": 3}}, r"fallbacks: 'x': expected a list"),
+    ({"fallbacks": {"chat": [3]}}, r"fallbacks\['chat'\]: expected group names"),
     ({"context_window_fallbacks": ["chat"]}, "context_window_fallbacks: each entry"),
     ({"redis_url": "http://cache.local:6379"}, "redis_url is not a Redis URL"),
 ])
@@ -99,6 +99,33 @@ def test_bad_settings_are_value_errors(kwargs: dict[str, Any], match: str) -> No
     model_list = [{"model_name": "chat", "params": {"model": "gpt-4o"}}]
     with pytest.raises(ValueError, match=match):
         llmrelay.Router(model_list=model_list, **kwargs)
+
+
+def test_the_contracts_router_example_constructs_fallbacks_to_unknown_groups_are_ignored(
+        emu: Emulator) -> None:
+    # API.md's Router example sets context_window_fallbacks={"chat": ["chat-long"]} with no
+    # "chat-long" group: it must construct (LiteLLM does not check either). Unknown names are
+    # left out with a warning; a known name beside them still counts.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        router = llmrelay.Router(
+            model_list=[azure(emu, "a"), azure(emu, "b", group="backup")],
+            fallbacks={"chat": ["backup"], "ghost": ["chat"]},
+            context_window_fallbacks={"chat": ["chat-long"]},
+            content_policy_fallbacks={"chat": ["nowhere", "backup"]},
+        )
+    assert [str(w.message).rsplit(": ", 2)[-2:] for w in caught] == [
+        ["fallbacks", "'ghost'"], ["context_window_fallbacks['chat']", "'chat-long'"],
+        ["content_policy_fallbacks['chat']", "'nowhere'"]]
+    assert router.fallbacks == {"fallbacks": {"chat": ("backup",)},
+                                "context_window_fallbacks": {},
+                                "content_policy_fallbacks": {"chat": ("backup",)}}
+    emu.fail(400, path="/deployments/a/", body={"error": {
+        "message": "This model's maximum context length is 128000 tokens.",
+        "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}})
+    with pytest.raises(llmrelay.ContextWindowExceededError):
+        router.completion(model="chat", messages=MESSAGES)
+    assert sent(emu, "b") == 0
 
 
 def test_call_arguments_over_params_over_router_defaults_but_params_pin_the_target(

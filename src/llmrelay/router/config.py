@@ -28,7 +28,9 @@ LITELLM_SETTINGS = {
 
 def normalise_fallbacks(name: str, value: Any, groups: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """``{"chat": ["backup"]}`` or LiteLLM's ``[{"chat": ["backup"]}]`` -> ``{group: (group, ...)}``;
-    ``ValueError`` for a shape or group name that is not right."""
+    ``ValueError`` for a shape that is not right. A group name that is not a ``model_name`` of
+    ``model_list`` (API.md's own example names a ``chat-long`` group it never defines) is left
+    out with a warning (one per list), as LiteLLM does: a fallback to nowhere is never tried."""
     if value is None:
         return {}
     items: list[tuple[Any, Any]] = []
@@ -43,19 +45,27 @@ def normalise_fallbacks(name: str, value: Any, groups: Mapping[str, Any]) -> dic
     else:
         raise ValueError(f"{name} must be a mapping of group -> list of groups, got {value!r}")
     out: dict[str, tuple[str, ...]] = {}
+    unknown: list[str] = []
     for group, targets in items:
         if isinstance(targets, str):
             targets = [targets]
         if not isinstance(group, str) or not isinstance(targets, (list, tuple)):
             raise ValueError(f"{name}: {group!r}: expected a list of group names, got {targets!r}")
-        if group != "*" and group not in groups:
-            raise ValueError(f"{name}: {group!r} is not a model_name of model_list "
-                             f"(groups: {', '.join(sorted(groups))})")
         for target in targets:
-            if not isinstance(target, str) or target not in groups:
-                raise ValueError(f"{name}[{group!r}]: {target!r} is not a model_name of model_list "
-                                 f"(groups: {', '.join(sorted(groups))})")
-        out[group] = (*out.get(group, ()), *targets)
+            if not isinstance(target, str):
+                raise ValueError(f"{name}[{group!r}]: expected group names, got {target!r}")
+        if group != "*" and group not in groups:
+            unknown.append(f"{name}: {group!r}")
+            continue
+        unknown.extend(f"{name}[{group!r}]: {t!r}" for t in targets if t not in groups)
+        known = tuple(t for t in targets if t in groups)
+        if known:
+            out[group] = (*out.get(group, ()), *known)
+    if unknown:
+        message = (f"Router: ignoring fallback groups that are not a model_name of model_list "
+                   f"(groups: {', '.join(sorted(groups))}): {'; '.join(unknown)}")
+        logger.warning(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
     return out
 
 
