@@ -529,3 +529,23 @@ def test_a_settlement_whose_loop_closes_before_its_flush_still_lands(emu: Emulat
         loop.close()  # nothing more runs on it
     assert [(d.rpm_used, d.in_flight) for d in router.deployments()] == [(3, 0)]
     router.close()
+
+
+def test_an_answer_sent_before_the_outage_is_not_a_recovery(emu: Emulator, redis_url: str,
+                                                           prefix: str,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    """A pick that left before another thread saw Redis fail, answered late, must not end the
+    outage: the next failure would warn again, and routing would go back to a dead Redis."""
+    router = shared(emu, redis_url, prefix, [azure(emu, "a")])
+    state = router.state
+    caplog.set_level(logging.WARNING, logger="llmrelay")
+    sent_before = time.monotonic()
+    state._failed(ConnectionError("refused"), [])  # type: ignore[attr-defined]
+    state._ticket([b"", b"1.0"], sent_before)  # type: ignore[attr-defined]  # the late answer
+    assert not state.connected  # type: ignore[attr-defined]
+    state._failed(ConnectionError("refused"), [])  # type: ignore[attr-defined]
+    assert caplog.text.count("Redis is unreachable") == 1
+    state._ticket([b"", b"1.0"], time.monotonic())  # type: ignore[attr-defined]  # sent after it
+    assert state.connected  # type: ignore[attr-defined]
+    assert caplog.text.count("reachable again") == 1
+    router.close()

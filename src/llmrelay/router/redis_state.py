@@ -102,6 +102,7 @@ class RedisState:
         self._flush_by = 0.0
         self._sending = 0  # settlement batches taken from the queue and not yet applied
         self._down_until = 0.0
+        self._down_since = 0.0  # when this outage was first seen
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
         self._closed = False
@@ -113,31 +114,33 @@ class RedisState:
         if self._local_only():
             return self._local.pick(candidates, mode)
         batch = self._drain()
+        sent = time.monotonic()
         try:
             result = ROUTE.run(self._client, self._args(batch, mode, candidates))
         except self._errors as exc:
             self._failed(exc, batch)
             return self._local.pick(candidates, mode)
-        return self._ticket(result)
+        return self._ticket(result, sent)
 
     async def apick(self, candidates: Sequence["Deployment"], mode: str) -> "Ticket | float":
         if self._local_only():
             return self._local.pick(candidates, mode)
         link = await self._alink()
         batch = self._drain()
+        sent = time.monotonic()
         future = link.script(ROUTE, self._args(batch, mode, candidates))
         try:
             # Shielded: a caller cancelled mid-pick must not leave a request counted in flight.
             result = await asyncio.shield(future)
         except asyncio.CancelledError:
-            future.add_done_callback(partial(self._release_abandoned, batch))
+            future.add_done_callback(partial(self._release_abandoned, batch, sent))
             raise
         except LINK_ERRORS as exc:
             self._failed(exc, batch)
             return self._local.pick(candidates, mode)
-        return self._ticket(result)
+        return self._ticket(result, sent)
 
-    def _release_abandoned(self, batch: list[tuple[Any, ...]],
+    def _release_abandoned(self, batch: list[tuple[Any, ...]], sent: float,
                            future: "asyncio.Future[Any]") -> None:
         """The pick of a cancelled caller, once it is done: its request is not in flight."""
         if future.cancelled():
@@ -148,7 +151,7 @@ class RedisState:
             if isinstance(error, LINK_ERRORS):
                 self._failed(error, batch)
             return
-        found = self._ticket(future.result())
+        found = self._ticket(future.result(), sent)
         if isinstance(found, Ticket):
             self.settle(found)
 
@@ -343,10 +346,10 @@ class RedisState:
         self._last_beat = -math.inf
         self._flusher = None
 
-    def _ticket(self, result: Any) -> "Ticket | float":
+    def _ticket(self, result: Any, sent: float) -> "Ticket | float":
         ident = result[0]
         if self._down_until:
-            self._recovered()
+            self._recovered(sent)
         if not ident:
             return self._wait(result)
         with self._lock:
@@ -371,13 +374,21 @@ class RedisState:
             pass
         with self._lock:
             first = not self._down_until
-            self._down_until = time.monotonic() + RETRY_INTERVAL
+            now = time.monotonic()
+            if first:
+                self._down_since = now
+            self._down_until = now + RETRY_INTERVAL
         if first:
             logger.warning("Router: Redis is unreachable (%s); routing on local state until it "
                            "is back", type(exc).__name__)
 
-    def _recovered(self) -> None:
-        self._down_until = 0.0
+    def _recovered(self, sent: float) -> None:
+        """A pick sent at ``sent`` was answered: Redis is back, unless that pick left before
+        the outage was seen (a late answer from before the failure, not a recovery)."""
+        with self._lock:
+            if not self._down_until or sent < self._down_since:
+                return
+            self._down_until = 0.0
         logger.warning("Router: Redis is reachable again; routing on shared state")
 
     async def _alink(self) -> RedisLink:
