@@ -56,7 +56,14 @@ async def arun_all(fn: Callable[[T], Awaitable[R]], items: Sequence[T], limit: i
     tasks = [asyncio.ensure_future(gated(item)) for item in items]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        failed = next((t.exception() for t in tasks if t.done() and t.exception()), None)
+        failed = None
+        for task in tasks:
+            # Every failure is read, not only the first: asyncio logs a task whose exception
+            # nobody retrieved ("Task exception was never retrieved", with its traceback).
+            if task.done() and not task.cancelled():
+                error = task.exception()
+                if failed is None:
+                    failed = error
         if failed is not None:
             raise failed
         return [t.result() for t in tasks]
