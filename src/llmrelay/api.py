@@ -200,9 +200,9 @@ def _iter_chunks(call: Call, response: "Response",
                 yield chunk
         complete = True
     except APIError as exc:
-        raise call.enrich(exc) from exc.__cause__
+        raise call.stream_error(exc, response.status) from exc.__cause__
     except Exception as exc:
-        raise call.malformed_event(exc, event) from exc
+        raise call.malformed_event(exc, event, response.status) from exc
     finally:
         response.close()
         if cancel is not None and not complete:
@@ -283,9 +283,9 @@ async def _aiter_chunks(call: Call, response: "AsyncResponse",
                 yield chunk
         complete = True
     except APIError as exc:
-        raise call.enrich(exc) from exc.__cause__
+        raise call.stream_error(exc, response.status) from exc.__cause__
     except Exception as exc:
-        raise call.malformed_event(exc, event) from exc
+        raise call.malformed_event(exc, event, response.status) from exc
     finally:
         await response.aclose()
         if cancel is not None and not complete:

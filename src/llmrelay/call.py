@@ -186,20 +186,31 @@ class Call:
         try:
             return translate(body)
         except APIError as exc:
-            raise self.enrich(exc, body=body, headers=response.headers) from None
+            # The adapter's own error for the body: it says what is wrong; the HTTP status is
+            # the one it came with unless the body named another (an error envelope in a 200).
+            raise self.enrich(exc, status=response.status if exc.status_code is None else None,
+                              body=body, headers=response.headers) from None
         except Exception as exc:
             raise self.enrich(
                 APIError(f"{self.provider} returned a response of unexpected shape: {exc!r}"),
                 status=response.status, body=body, headers=response.headers,
             ) from exc
 
-    def malformed_event(self, exc: Exception, event: Any) -> APIError:
+    def malformed_event(self, exc: Exception, event: Any, status: int | None = None) -> APIError:
         """The error for a stream event (an SSE event, or a decoder's peer of one with a
-        ``data`` text) the adapter could not translate."""
+        ``data`` text) the adapter could not translate; ``status``: the stream's HTTP status."""
         return self.enrich(
             APIError(f"{self.provider} sent a stream event of unexpected shape: {exc!r}",
-                     response=getattr(event, "data", None))
+                     response=getattr(event, "data", None)),
+            status=status,
         )
+
+    def stream_error(self, exc: APIError, status: int) -> APIError:
+        """``exc``, raised while reading a stream of HTTP status ``status``, completed: a plain
+        ``APIError`` (a malformed event or frame) without a status of its own gets the
+        stream's; a subclass (a provider's error event, a cut stream) keeps what it says."""
+        return self.enrich(exc, status=status if exc.status_code is None
+                           and type(exc) is APIError else None)
 
 
 def _cap(value: float | None, limit: float) -> float:

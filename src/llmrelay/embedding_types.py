@@ -44,7 +44,7 @@ class EmbeddingUsage(Usage):
     """OpenAI's embeddings usage: only ``prompt_tokens`` and ``total_tokens`` are shown; the
     completion side reads as zero, so the object still prices and sums like any ``Usage``."""
 
-    completion_tokens: int = Field(default=0, exclude=True, repr=False)
+    completion_tokens: int = Field(default=0, ge=0, exclude=True, repr=False)
     prompt_tokens_details: PromptTokensDetails | None = Field(default=None, exclude=True,
                                                              repr=False)
     completion_tokens_details: CompletionTokensDetails | None = Field(default=None, exclude=True,
@@ -124,12 +124,25 @@ class CollectorPause:
 
 
 def embedding_response(obj: dict[str, Any]) -> EmbeddingResponse:
-    """An ``EmbeddingResponse`` from its OpenAI-shaped dict (vectors taken as they are), built
-    with the collector paused (see ``CollectorPause``)."""
+    """An ``EmbeddingResponse`` from its OpenAI-shaped dict, built with the collector paused
+    (see ``CollectorPause``).
+
+    Vectors are taken as they are, checked only as vectors: each a list whose first item is a
+    number, or a base64 string (a ``null``, a number or an object where the vector should be
+    raises ``ValueError``; a parser's caller makes it an ``APIError``)."""
     pause = CollectorPause()
     pause.hold()
     try:
         response: EmbeddingResponse = _validate_response(obj)
     finally:
         pause.release()
+    for item in response.data:
+        vector = item.embedding
+        kind = type(vector)
+        if kind is list:
+            if vector and type(vector[0]) is not float and type(vector[0]) is not int:
+                raise ValueError(f"embedding {item.index} is not a list of numbers: "
+                                 f"it starts with {vector[0]!r:.60}")
+        elif kind is not str:
+            raise ValueError(f"embedding {item.index} is not a vector: {vector!r:.60}")
     return response

@@ -4,27 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import NonNegativeInt
+
 from .records import Record
 
 __all__ = ["CompletionTokensDetails", "PromptTokensDetails", "Usage"]
 
 
+# Counts are never negative: a provider that reports one sent an answer that cannot be
+# understood, and its parser's validation error becomes an ``APIError`` (``call.parse_with``)
+# rather than a negative cost.
+
+
 class PromptTokensDetails(Record):
-    cached_tokens: int | None = None
-    audio_tokens: int | None = None
+    cached_tokens: NonNegativeInt | None = None
+    audio_tokens: NonNegativeInt | None = None
 
 
 class CompletionTokensDetails(Record):
-    reasoning_tokens: int | None = None
-    audio_tokens: int | None = None
-    accepted_prediction_tokens: int | None = None
-    rejected_prediction_tokens: int | None = None
+    reasoning_tokens: NonNegativeInt | None = None
+    audio_tokens: NonNegativeInt | None = None
+    accepted_prediction_tokens: NonNegativeInt | None = None
+    rejected_prediction_tokens: NonNegativeInt | None = None
 
 
 class Usage(Record):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
+    prompt_tokens: NonNegativeInt = 0
+    completion_tokens: NonNegativeInt = 0
+    total_tokens: NonNegativeInt = 0
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
 

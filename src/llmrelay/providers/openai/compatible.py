@@ -25,6 +25,7 @@ from .embeddings import embeddings_body
 from .embeddings import parse_response as parse_embeddings
 from .errors import classify
 from .request import chat_body
+from .response import with_choices
 from .stream import ChunkTranslator, stream_error_status
 
 Part = dict[str, Any]
@@ -217,7 +218,7 @@ def parse_chat_response(dialect: Dialect, body: Any, ctx: CallContext) -> ModelR
     if is_error_body(body):
         raise error_for(error_status(body), body, dialect.refine_error)
     choices = [shape_choice(dialect, c, "message", ctx) for c in body.get("choices") or []]
-    return response_of({**body, "choices": choices})
+    return with_choices(response_of({**body, "choices": choices}), ctx)
 
 
 class CompatTranslator(ChunkTranslator):

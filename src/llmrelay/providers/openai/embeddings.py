@@ -51,7 +51,14 @@ def parse_response(body: Any, request: EmbeddingRequest) -> EmbeddingResponse:
     encode = request.get("encoding_format") == "base64"
     in_order = list(map(itemgetter("index"), data)) == list(range(len(data)))
     if encode or not in_order:
-        items = sorted(data, key=lambda item: item["index"]) if not in_order else data
+        items = data
+        if not in_order:
+            items = sorted(data, key=itemgetter("index"))
+            indexes = [item["index"] for item in items]
+            if indexes != list(range(len(items))):
+                # Not a permutation of the inputs: which vector answers which input is unknown.
+                raise APIError(f"embeddings answer has indexes {indexes!r:.200} for "
+                               f"{len(items)} vectors", response=body)
         data = [{**item, "embedding": _encoded(item["embedding"]) if encode else item["embedding"]}
                 for item in items]
         body = {**body, "data": data}

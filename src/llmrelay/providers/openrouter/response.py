@@ -13,6 +13,7 @@ from typing import Any
 from ...exceptions import APIError
 from ...types import ModelResponse, response_of
 from ..base import CallContext
+from ..openai.response import with_choices
 from ..openai.stream import stream_error_status
 from .errors import parse_error
 
@@ -44,4 +45,4 @@ def parse_response(body: Any, ctx: CallContext) -> ModelResponse:
         message = choice.get("message")
         choices.append({**choice, "message": with_reasoning_content(message)}
                        if isinstance(message, dict) else choice)
-    return response_of({**body, "choices": choices})
+    return with_choices(response_of({**body, "choices": choices}), ctx)
