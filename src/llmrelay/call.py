@@ -21,7 +21,12 @@ from .masking import scrub
 from .meta import REQUEST_ID_HEADERS
 from .providers.base import CallContext, HTTPRequest
 from .registry import get_adapter, get_provider
-from .validation import validate_call_options, validate_messages, validate_params
+from .validation import (
+    validate_call_options,
+    validate_messages,
+    validate_options,
+    validate_params,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -244,19 +249,28 @@ def prepare(
     extra_body: dict[str, Any] | None,
 ) -> Call:
     """Validate, route and translate a call; nothing is sent yet."""
-    validate_messages(messages)
+    try:
+        validate_messages(messages)
+    except BadRequestError as exc:
+        _name_provider(exc, model, azure)
+        raise
     key = _plans.key(model, params, api_key, api_base, options, timeout, force_timeout, azure,
                      drop_params, extra_headers, extra_body)
     plan = None if key is None else _plans.find(key)
     if plan is None:
-        validate_params(params)
-        validate_call_options(timeout, force_timeout, num_retries)
+        try:
+            validate_params(params)
+            validate_call_options(timeout, force_timeout, num_retries, logger_fn)
+            validate_options(api_key, api_base, extra_headers, extra_body)
+        except BadRequestError as exc:
+            _name_provider(exc, model, azure)
+            raise
         plan = _plan(model, params, api_key, api_base, options, timeout, force_timeout, azure,
                      drop_params, extra_headers, extra_body)
         if key is not None:
             _plans.keep(key, plan)
     else:
-        validate_call_options(timeout, force_timeout, num_retries)
+        validate_call_options(timeout, force_timeout, num_retries, logger_fn)
     adapter, provider, provider_model, settings = plan.adapter, plan.provider, plan.model, plan.settings
     chat: ChatRequest = {"model": provider_model, "messages": messages, **plan.params}  # type: ignore[typeddict-item]
     try:
@@ -275,6 +289,15 @@ def prepare(
         timeout=timeout, deadline=deadline_of(force_timeout), num_retries=num_retries,
         logger_fn=logger_fn, verbose=verbose, stream=plan.stream, hide_usage=plan.hide_usage,
     )
+
+
+def _name_provider(exc: APIError, model: str, azure: bool) -> None:
+    """Give a boundary error the provider and model of the call, where the model routes."""
+    if exc.provider is None:
+        try:
+            exc.provider, exc.model = get_provider(model, azure=azure)
+        except APIError:
+            pass  # the model does not route: the error stands as it is
 
 
 @dataclass(frozen=True)
@@ -345,8 +368,8 @@ class _Plans:
             azure: bool, drop_params: bool, extra_headers: dict[str, str] | None,
             extra_body: dict[str, Any] | None) -> Any:
         """The arguments as a key, or ``None`` for a call not to plan by them."""
-        if extra_body or ENVIRON_DATA is None:
-            return None
+        if extra_body or ENVIRON_DATA is None or (extra_headers and type(extra_headers) is not dict):
+            return None  # also a malformed ``extra_headers``: planned anew, and refused there
         if timeout is not None and type(timeout) is not float and type(timeout) is not int:
             timeout = transport.timeout_key(timeout)  # type: ignore[assignment]
         return (model, tuple(params.items()), api_key, api_base, tuple(options.items()), timeout,

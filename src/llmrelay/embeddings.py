@@ -29,7 +29,7 @@ from .scope import SCOPE
 from .sending import asend_with_retries, send_with_retries, with_deadline
 from .settle import areport_unprepared, call_start, new_meta, report_unprepared, settle
 from .types import attach_meta
-from .validation import validate_call_options
+from .validation import validate_call_options, validate_options
 
 if TYPE_CHECKING:
     from .meta import CallMeta
@@ -143,7 +143,9 @@ def prepare_embedding(model: str, input: Any, params: dict[str, Any],
     """Validate, route, split and translate an embedding call; nothing is sent yet."""
     params = {k: v for k, v in params.items() if v is not None}
     validate_params(params)
-    validate_call_options(own["timeout"], own["force_timeout"], own["num_retries"])
+    validate_call_options(own["timeout"], own["force_timeout"], own["num_retries"],
+                          own["logger_fn"])
+    validate_options(own["api_key"], own["api_base"], own["extra_headers"], own["extra_body"])
     inputs, token_ids = normalize_input(input)
     provider, provider_model = get_provider(model, azure=own["azure"])
     adapter = get_adapter(provider)

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, Sequence
 
+from .validation import validate_n
+
 if TYPE_CHECKING:
     from .providers.base import Adapter
     from .types import ModelResponse, ModelResponseChunk, Usage
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
 def fan_out_count(adapter: "Adapter", params: dict[str, Any]) -> int:
     """How many single-choice requests stand in for one call (1: the provider does ``n``)."""
     n = params.get("n") or 1
+    validate_n(n)  # before n requests are prepared: an unbounded n would exhaust memory
     return 1 if adapter.native_n or not isinstance(n, int) else max(n, 1)
 
 

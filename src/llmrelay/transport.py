@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Awaitable, Iterator, Mappi
 
 import httpcore
 import httpx
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json
 
 from .exceptions import APIConnectionError, Timeout
 
@@ -44,7 +44,38 @@ def encode_body(body: Any) -> bytes | None:
     pydantic-core's encoder: ~0.3 us where the stdlib's takes ~3 us a request."""
     if body is None:
         return None
-    return to_json(body)
+    try:
+        return to_json(body)
+    except PydanticSerializationError as exc:
+        # Something the caller passed through (extra_body, a provider extra, a lone surrogate
+        # in a string) that JSON cannot carry: refused before anything is sent.
+        from .exceptions import BadRequestError
+
+        where = _unencodable(body, "")
+        raise BadRequestError(
+            f"The request cannot be sent as JSON: {where or 'a value'} is not JSON-serialisable"
+            f" ({exc})", code="invalid_request") from None
+
+
+def _unencodable(value: Any, path: str) -> str | None:
+    """Where in ``value`` the first part JSON cannot encode is (an error path only)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unencodable(item, f"{path}.{key}" if path else str(key))
+            if found:
+                return found
+        return None
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            found = _unencodable(item, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    try:
+        to_json(value)
+    except PydanticSerializationError:
+        return path or "the body"
+    return None
 
 
 class Response:

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ...exceptions import BadRequestError
+from ...validation import list_field
 
 Block = dict[str, Any]
 
@@ -148,7 +149,7 @@ def assistant_blocks(
 ) -> list[Block]:
     """Thinking blocks (sent back unchanged, signatures included), text, then tool calls."""
     blocks = [thinking_block(b, f"{where}.thinking_blocks[{k}]")
-              for k, b in enumerate(message.get("thinking_blocks") or [])]
+              for k, b in enumerate(list_field(message, "thinking_blocks", where))]
     blocks += content_blocks(message.get("content"), where, allowed=("text",))
     for k, call in enumerate(message.get("tool_calls") or []):
         fn = call["function"]

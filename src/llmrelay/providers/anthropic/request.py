@@ -8,6 +8,7 @@ from ...capabilities import find_family
 from ...config import ProviderSettings
 from ...exceptions import UnsupportedParamsError
 from ...types import OPENAI_PARAMS, ChatRequest
+from ...validation import validate_thinking
 from ..base import HTTPRequest
 from .capabilities import FAMILIES
 from .messages import convert_messages
@@ -41,6 +42,7 @@ def messages_url(base_url: str) -> str:
 def message_body(request: ChatRequest, *, drop_params: bool = False) -> dict[str, Any]:
     """The Messages API body for an OpenAI request (already fitted to the model's family)."""
     extras = {k: v for k, v in request.items() if k not in OPENAI_PARAMS and k not in ("model", "messages")}
+    validate_thinking(extras.get("thinking"))
     system, turns = convert_messages(request["messages"])
     body: dict[str, Any] = {"model": request["model"], "max_tokens": max_tokens(request, extras)}
     if system is not None:

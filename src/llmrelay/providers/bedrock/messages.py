@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from ...exceptions import BadRequestError
+from ...validation import list_field
 
 Block = dict[str, Any]
 
@@ -195,7 +196,7 @@ def assistant_blocks(message: dict[str, Any], where: str, index: int,
                      legacy_calls: dict[str, str], documents: list[int]) -> list[Block]:
     """Reasoning (sent back unchanged, signature included), text, then tool calls."""
     blocks = [reasoning_block(b, f"{where}.thinking_blocks[{k}]")
-              for k, b in enumerate(message.get("thinking_blocks") or [])]
+              for k, b in enumerate(list_field(message, "thinking_blocks", where))]
     blocks += content_blocks(message.get("content"), where, documents, allowed=("text",))
     for k, call in enumerate(message.get("tool_calls") or []):
         fn = call["function"]

@@ -11,8 +11,9 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from ...config import ProviderSettings
-from ...exceptions import UnsupportedParamsError
+from ...exceptions import BadRequestError, UnsupportedParamsError
 from ...types import OPENAI_PARAMS, ChatRequest
+from ...validation import validate_thinking
 from ..base import HTTPRequest
 from .messages import convert_messages, has_tool_blocks, tool_names_used
 
@@ -124,6 +125,7 @@ def model_fields(model: str, extras: dict[str, Any]) -> dict[str, Any]:
     """``additionalModelRequestFields``: the extras that are not Converse fields, with
     ``top_k`` and ``reasoning_effort`` spelled as the model takes them."""
     kind = vendor(model)
+    validate_thinking(extras.get("thinking"))
     fields: dict[str, Any] = {}
     for key, value in extras.items():
         if key in CONVERSE_FIELDS or key == "service_tier" or value is None:
@@ -182,7 +184,8 @@ def tool_entries(tool: dict[str, Any]) -> list[dict[str, Any]]:
         # Converse's own tool members (``systemTool``, ``cachePoint``) go as given:
         # {"type": "systemTool", "systemTool": {"name": "nova_grounding"}}.
         if not isinstance(tool.get(kind), dict):
-            raise ValueError(f"a {kind!r} tool needs a {kind!r} object")
+            raise BadRequestError(f"tools: a {kind!r} tool needs a {kind!r} object (Converse's own "
+                                  "tool members, such as systemTool, go as given)")
         return [{kind: tool[kind]}]
     fn = tool["function"]
     spec: dict[str, Any] = {"name": fn["name"]}

@@ -126,6 +126,8 @@ def assistant_message(message: dict[str, Any], where: int, call_ids: dict[str, s
     out: dict[str, Any] = {"role": "assistant"}
     content = text_content(message.get("content"), where)
     reasoning = message.get("reasoning_content")
+    if reasoning is not None and not isinstance(reasoning, str):
+        raise BadRequestError(f"messages[{where}].reasoning_content must be a string")
     calls = [
         {"id": call["id"], "type": "function",
          "function": {"name": call["function"]["name"],
@@ -152,7 +154,15 @@ def assistant_message(message: dict[str, Any], where: int, call_ids: dict[str, s
 
 def translate_tools(request: ChatRequest, *, drop_params: bool) -> dict[str, Any]:
     """``tools`` (or legacy ``functions``) and ``tool_choice`` (or ``function_call``)."""
-    functions = [t["function"] for t in request.get("tools") or []]
+    tools = request.get("tools") or []
+    for i, tool in enumerate(tools):
+        if tool.get("type", "function") != "function" and not drop_params:
+            raise UnsupportedParamsError(
+                f"cohere takes function tools only; tools[{i}] has type {tool.get('type')!r}. "
+                "Pass drop_params=True to drop it.",
+                param="tools", provider="cohere", model=request.get("model"))
+    tools = [t for t in tools if t.get("type", "function") == "function"]
+    functions = [t["function"] for t in tools]
     functions += request.get("functions") or []
     if not functions:
         return {}
