@@ -10,6 +10,7 @@ generator here with their own ``Flavor``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
@@ -180,7 +181,7 @@ def stream_events(body: dict[str, Any], flavor: Flavor, model: str) -> Iterator[
             "object": "chat.completion.chunk", "created": CREATED,
             "model": flavor.resolve_model(model), "service_tier": "default",
             "system_fingerprint": "fp_emulator"}
-    counter = iter(range(10_000))
+    counter = itertools.count()  # a long answer's chunks each get one
 
     def chunk(delta: dict[str, Any], finish: str | None = None, index: int = 0) -> str:
         obj = {**base, "choices": [{"index": index, "delta": delta, "logprobs": None,

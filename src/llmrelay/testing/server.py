@@ -446,7 +446,12 @@ def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
                 reply.headers = {**reply.headers, **fault.headers}
                 self._reply(reply)
                 return
-            reply = target.handler(exchange)
+            try:
+                reply = target.handler(exchange)
+            except Exception as exc:  # an input the emulator does not model: say so, never drop
+                reply = provider_error(target.provider, 500,
+                                       f"llmrelay emulator could not answer this request: "
+                                       f"{type(exc).__name__}: {exc}")
             if isinstance(reply, SSEReply):
                 cut = emulator.take_fault(target.provider, path, ("stream_drop",))
                 if cut is not None:

@@ -9,7 +9,7 @@ import pytest
 
 import llmrelay
 from llmrelay.testing import Emulator
-from tests.helpers import call
+from tests.helpers import MESSAGES, call
 
 MODES = ["sync", "async"]
 TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {
@@ -71,3 +71,14 @@ def test_mid_stream_error(mode: str, emulator: Emulator) -> None:
     emulator.stream_error(provider="openai")
     with pytest.raises(llmrelay.InternalServerError, match="server had an error"):
         call(mode, **openai_kw(emulator, stream=True))
+
+
+def test_a_request_the_emulator_does_not_model_is_a_500_that_says_so(emulator: Emulator) -> None:
+    """The emulator answers what it cannot model with a 500 naming itself: never a dropped
+    connection, never an answer a real provider would not give."""
+    schema = {"name": "x", "schema": {"type": "object", "properties": ["not", "an", "object"]}}
+    with pytest.raises(llmrelay.InternalServerError, match="emulator could not answer") as info:
+        llmrelay.completion(**openai_kw(emulator, num_retries=0), messages=MESSAGES, response_format={
+            "type": "json_schema", "json_schema": schema})
+    assert info.value.status_code == 500
+
