@@ -100,6 +100,16 @@ def test_deepseek_sends_reasoning_back_only_within_the_tool_loop(emulator: Emula
     assert "reasoning_content" not in sent[1] and sent[3]["reasoning_content"] == "current thoughts"
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_deepseek_sends_developer_messages_as_system(mode: str, emulator: Emulator) -> None:
+    # The API has no developer role: it answers 422 "unknown variant `developer`".
+    resp = call(mode, **at(emulator, "deepseek", messages=FOREIGN_HISTORY))
+    assert resp.choices[0].message is not None
+    sent = emulator.requests[-1].body["messages"]
+    assert sent[0] == {"role": "system", "content": "Be brief."}
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "tool"]
+
+
 @pytest.mark.parametrize("model", ["xai/grok-4", "xai/grok-3-mini", "xai/grok-code-fast-1"])
 def test_xai_reasoning_models_refuse_penalties_and_stop(model: str, emulator: Emulator) -> None:
     for param, value in (("presence_penalty", 0.5), ("frequency_penalty", 0.5), ("stop", ["x"])):

@@ -6,6 +6,8 @@ parameters and answers 400 to ``logprobs`` / ``top_logprobs``
 has no ``n``: ``n > 1`` becomes parallel requests. An assistant message's
 ``reasoning_content`` goes back only within the current tool loop (after the last user
 message), as https://api-docs.deepseek.com/guides/thinking_mode asks; older turns drop it.
+The API has no ``developer`` role (it answers "messages[0].role: unknown variant `developer`,
+expected one of `system`, `user`, `assistant`, `tool`"): such messages go as ``system``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,19 @@ FAMILIES = (
         unsupported=frozenset({"logprobs", "top_logprobs"}),
     ),
 )
+
+
+def fit_body(body: dict[str, Any]) -> dict[str, Any]:
+    return current_reasoning_only(developer_as_system(body))
+
+
+def developer_as_system(body: dict[str, Any]) -> dict[str, Any]:
+    messages = body.get("messages") or []
+    if not any(isinstance(m, dict) and m.get("role") == "developer" for m in messages):
+        return body
+    return {**body, "messages": [{**m, "role": "system"}
+                                 if isinstance(m, dict) and m.get("role") == "developer" else m
+                                 for m in messages]}
 
 
 def current_reasoning_only(body: dict[str, Any]) -> dict[str, Any]:
@@ -42,5 +57,5 @@ ADAPTER = compatible(
     base_url_env="DEEPSEEK_API_BASE",
     families=FAMILIES,
     native_n=False,
-    dialect=Dialect(shape_body=current_reasoning_only, hold_usage=True),
+    dialect=Dialect(shape_body=fit_body, hold_usage=True),
 )

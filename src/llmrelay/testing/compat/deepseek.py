@@ -45,9 +45,21 @@ def deepseek_error(status: int, message: str) -> tuple[Any, dict[str, str]]:
             {"retry-after": "0"} if status == 429 else {})
 
 
+# Message roles the API deserializes; any other is a 422 from its JSON extractor (wording and
+# status from user reports, e.g. eclipse-theia/theia#15144; some quote it as a 400).
+DEEPSEEK_ROLES = ("system", "user", "assistant", "tool")
+
+
 def deepseek_refuse(ex: Exchange, request: dict[str, Any]) -> Reply | None:
     if request.get("model") not in DEEPSEEK_MODELS:
         return refusal(400, deepseek_error(400, "Model Not Exist")[0])
+    for i, message in enumerate(request.get("messages") or []):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role not in DEEPSEEK_ROLES:
+            expected = ", ".join(f"`{r}`" for r in DEEPSEEK_ROLES)
+            return refusal(422, deepseek_error(
+                422, "Failed to deserialize the JSON body into the target type: "
+                f"messages[{i}].role: unknown variant `{role}`, expected one of {expected}")[0])
     if request.get("model") == "deepseek-reasoner":
         for key in ("logprobs", "top_logprobs"):
             if key in request:  # wording unverified
