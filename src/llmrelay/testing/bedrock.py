@@ -115,6 +115,10 @@ def text_of(blocks: Any) -> str:
     return " ".join(parts)
 
 
+# botocore ServiceTierType; a value outside it fails the service's own input validation.
+SERVICE_TIERS = ("priority", "default", "flex", "reserved")
+
+
 def check_converse(body: Any, model: str) -> Reply | None:
     """Body checks in the API's order, with its messages."""
     if not isinstance(body, dict):
@@ -133,6 +137,11 @@ def check_converse(body: Any, model: str) -> Reply | None:
     if config.get("maxTokens") is not None and config["maxTokens"] < 1:
         return invalid("1 validation error detected: Value '0' at 'inferenceConfig.maxTokens' "
                        "failed to satisfy constraint: Member must have value greater than or equal to 1")
+    tier = (body.get("serviceTier") or {}).get("type")
+    if tier is not None and tier not in SERVICE_TIERS:
+        return invalid(f"1 validation error detected: Value '{tier}' at 'serviceTier.type' failed "
+                       "to satisfy constraint: Member must satisfy enum value set: "
+                       f"[{', '.join(SERVICE_TIERS)}]")
     for i, message in enumerate(messages):
         expected = "user" if i % 2 == 0 else "assistant"
         if message.get("role") != expected:

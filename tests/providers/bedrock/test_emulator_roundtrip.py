@@ -238,6 +238,18 @@ async def test_validation_errors_of_the_api(mode: str, emulator: Emulator) -> No
         await call(mode, emulator, messages=[{"role": "user", "content": "word " * 200_001}])
 
 
+async def test_service_tier_only_as_bedrock_has_it(mode: str, emulator: Emulator) -> None:
+    await call(mode, emulator, service_tier="flex")
+    assert sent(emulator)["serviceTier"] == {"type": "flex"}
+    # OpenAI's "scale" is no Bedrock tier (ServiceTierType): refused before sending ...
+    with pytest.raises(llmrelay.UnsupportedParamsError, match="service_tier"):
+        await call(mode, emulator, service_tier="scale")
+    assert emulator.count("bedrock") == 1
+    # ... as the API would have refused it.
+    with pytest.raises(llmrelay.BadRequestError, match="enum value set"):
+        await call(mode, emulator, serviceTier={"type": "scale"})
+
+
 @pytest.mark.parametrize(("status", "cls"), [
     (429, llmrelay.RateLimitError), (424, llmrelay.InternalServerError),
     (400, llmrelay.BadRequestError), (500, llmrelay.InternalServerError),

@@ -27,7 +27,7 @@ DOCUMENT_FORMATS = {
     "application/vnd.ms-excel": "xls",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
 }
-CACHE_POINT: Block = {"cachePoint": {"type": "default"}}
+CACHE_TTLS = ("5m", "1h")  # botocore CacheTTL
 TOOL_USE_ID = re.compile(r"[a-zA-Z0-9_.:-]{1,64}")
 
 
@@ -76,11 +76,24 @@ def append_turn(turns: list[dict[str, Any]], role: str, blocks: list[Block]) -> 
         turns.append({"role": role, "content": list(blocks)})
 
 
+def cache_point(marker: Any) -> Block:
+    """The ``cachePoint`` for a ``cache_control`` marker; its ``ttl`` ("5m" or "1h", as
+    Anthropic's) goes along: Converse's ``CachePointBlock`` takes the same two values."""
+    point: Block = {"type": "default"}
+    ttl = marker.get("ttl") if isinstance(marker, dict) else None
+    if ttl is not None:
+        if ttl not in CACHE_TTLS:
+            raise BadRequestError(f"cache_control.ttl must be one of {', '.join(CACHE_TTLS)} on "
+                                  f"bedrock, not {ttl!r}")
+        point["ttl"] = ttl
+    return {"cachePoint": point}
+
+
 def with_cache_point(blocks: list[Block], message: dict[str, Any]) -> list[Block]:
     """A message-level ``cache_control`` (Anthropic's prompt-caching marker, which OpenAI
     clients pass through) becomes a ``cachePoint`` after the message's blocks."""
     if message.get("cache_control") and blocks:
-        return [*blocks, dict(CACHE_POINT)]
+        return [*blocks, cache_point(message["cache_control"])]
     return blocks
 
 
@@ -106,7 +119,7 @@ def content_blocks(content: Any, where: str, documents: list[int],
         else:
             blocks.append(file_block(part.get("file"), here, documents))
         if part.get("cache_control") and blocks:
-            blocks.append(dict(CACHE_POINT))
+            blocks.append(cache_point(part["cache_control"]))
     return blocks
 
 

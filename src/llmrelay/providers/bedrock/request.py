@@ -15,7 +15,7 @@ from ...exceptions import BadRequestError, UnsupportedParamsError
 from ...types import OPENAI_PARAMS, ChatRequest
 from ...validation import validate_thinking
 from ..base import HTTPRequest
-from .messages import convert_messages, has_tool_blocks, tool_names_used
+from .messages import cache_point, convert_messages, has_tool_blocks, tool_names_used
 
 # The forced tool that carries ``response_format`` answers (as the Anthropic adapter does):
 # supported on every model that takes ``toolChoice`` ``tool``, unlike ``outputConfig``.
@@ -27,6 +27,8 @@ CONVERSE_FIELDS = frozenset({
     "additionalModelResponseFieldPaths", "guardrailConfig", "performanceConfig",
     "promptVariables", "requestMetadata", "serviceTier", "outputConfig", "projectIdentifier",
 })
+# Converse's ServiceTierType values (botocore bedrock-runtime 2023-09-30).
+SERVICE_TIERS = ("priority", "default", "flex", "reserved")
 # Claude thinking budgets for OpenAI's ``reasoning_effort``.
 THINKING_BUDGETS = {"minimal": 1024, "low": 1024, "medium": 2048, "high": 4096}
 
@@ -93,8 +95,8 @@ def converse_body(request: ChatRequest, *, drop_params: bool = False) -> dict[st
         body["toolConfig"] = tool_config
     if fields:
         body["additionalModelRequestFields"] = fields
-    tier = extras.pop("service_tier", None)
-    if isinstance(tier, str) and tier != "auto":
+    tier = service_tier(extras.pop("service_tier", None), request["model"], drop_params)
+    if tier:
         body["serviceTier"] = {"type": tier}
     for key, value in extras.items():
         if key not in CONVERSE_FIELDS:
@@ -104,6 +106,23 @@ def converse_body(request: ChatRequest, *, drop_params: bool = False) -> dict[st
         else:
             body[key] = value
     return body
+
+
+def service_tier(tier: Any, model: str, drop_params: bool) -> str | None:
+    """OpenAI's ``service_tier`` as Converse's ``serviceTier.type`` (botocore ServiceTierType:
+    priority, default, flex, reserved); ``auto`` is the default: nothing is sent. OpenAI's
+    ``scale`` has no Bedrock tier: refused, or dropped with drop_params."""
+    if tier is None or tier == "auto":
+        return None
+    if tier in SERVICE_TIERS:
+        return str(tier)
+    if drop_params:
+        return None
+    raise UnsupportedParamsError(
+        f"bedrock has no service_tier {tier!r} (it takes {', '.join(SERVICE_TIERS)} or auto). "
+        "Pass drop_params=True to drop it.",
+        param="service_tier", provider="bedrock", model=model,
+    )
 
 
 def inference_config(request: ChatRequest) -> dict[str, Any]:
@@ -196,7 +215,7 @@ def tool_entries(tool: dict[str, Any]) -> list[dict[str, Any]]:
         spec["strict"] = fn["strict"]
     entries: list[dict[str, Any]] = [{"toolSpec": spec}]
     if tool.get("cache_control"):
-        entries.append({"cachePoint": {"type": "default"}})
+        entries.append(cache_point(tool["cache_control"]))
     return entries
 
 
