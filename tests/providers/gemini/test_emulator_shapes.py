@@ -167,3 +167,15 @@ def test_scripted_mid_stream_error_is_bare_json(emulator: Emulator) -> None:
     error = json.loads("{" + tail.split("data: ")[-1])
     assert error["error"]["status"] == "RESOURCE_EXHAUSTED"
     assert error["error"]["details"][-1] == {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.5s"}
+
+
+@pytest.mark.parametrize(("model", "status"), [
+    ("gemini-2.5-pro", 400), ("gemini-2.5-flash", 200), ("gemini-2.5-flash-lite", 200)])
+def test_zero_thinking_budget_only_where_thinking_can_be_off(emulator: Emulator, model: str,
+                                                             status: int) -> None:
+    body = {**BODY, "generationConfig": {"thinkingConfig": {"thinkingBudget": 0}}}
+    response = post(emulator, body, model=model)
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["error"]["message"] == (
+            "Budget 0 is invalid. This model only works in thinking mode.")
