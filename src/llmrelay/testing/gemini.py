@@ -24,6 +24,8 @@ from .vectors import encoded
 # (or ``gemini-missing*``) are 404.
 JSON_TYPE = {"content-type": "application/json; charset=UTF-8"}
 THINKING_MODELS = ("gemini-2.5*", "gemini-3*")
+# Thinking cannot be turned off on 2.5 Pro (budget 128..32768): a zero budget is a 400.
+ALWAYS_THINKING = "gemini-2.5-pro*"
 STATUS_NAMES = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
                 404: "NOT_FOUND", 409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED",
                 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
@@ -117,6 +119,10 @@ def check_request(ex: Exchange, model: str, method: str, version: str) -> Reply 
     if not contents:
         return refuse(400, "* GenerateContentRequest.contents: contents is not specified\n")
     problem = conversation_problem(contents, signatures=model.startswith("gemini-3"))
+    if problem is None and fnmatchcase(model, ALWAYS_THINKING):
+        thinking = camel_get(camel_get(body, "generationConfig") or {}, "thinkingConfig") or {}
+        if camel_get(thinking, "thinkingBudget") == 0:
+            problem = "Budget 0 is invalid. This model only works in thinking mode."
     return refuse(400, problem) if problem else None
 
 

@@ -8,7 +8,8 @@ import re
 from typing import Any, Union
 
 # Either spelling of a field is taken (the recorded thinking_include_thoughts.json sends
-# snake_case). The Gemini API's OpenAPI ``Schema`` has no ``additionalProperties``, ``$ref`` or
+# snake_case). The field names are those google-genai's ``models.py`` puts on the wire for the
+# Gemini API (``_GenerateContentConfig_to_mldev`` and friends). The Gemini API's OpenAPI ``Schema`` has no ``additionalProperties``, ``$ref`` or
 # ``$schema``, one ``type`` name and string enums. Messages are quoted from the API's answers
 # (google-gemini/gemini-cli issues #4217, #13292; the thought-signatures guide).
 Spec = Union[None, dict[str, Any], tuple[str, Any]]  # None: any value; dict: a message
@@ -39,7 +40,7 @@ DECLARATION: dict[str, Spec] = {
 TOOL: dict[str, Spec] = {
     "functionDeclarations": ("list", DECLARATION), "googleSearch": None,
     "googleSearchRetrieval": None, "codeExecution": None, "urlContext": None,
-    "computerUse": None, "fileSearch": None, "googleMaps": None,
+    "computerUse": None, "fileSearch": None, "googleMaps": None, "mcpServers": None,
 }
 GENERATION: dict[str, Spec] = dict.fromkeys(
     ("candidateCount", "maxOutputTokens", "stopSequences", "temperature", "topP", "topK", "seed",
@@ -51,11 +52,12 @@ GENERATION.update(responseSchema=SCHEMA,
                                   "thinkingLevel": None})
 REQUEST: dict[str, Spec] = {
     "contents": ("list", CONTENT), "systemInstruction": CONTENT, "tools": ("list", TOOL),
-    "toolConfig": {"functionCallingConfig": {"mode": None, "allowedFunctionNames": None,
-                                             "streamFunctionCallArguments": None},
-                   "retrievalConfig": None},
+    # streamFunctionCallArguments is Vertex AI's (the SDK refuses it for the Gemini API).
+    "toolConfig": {"functionCallingConfig": {"mode": None, "allowedFunctionNames": None},
+                   "retrievalConfig": None, "includeServerSideToolInvocations": None},
     "safetySettings": ("list", {"category": None, "threshold": None}),
     "generationConfig": GENERATION, "cachedContent": None, "serviceTier": None, "store": None,
+    "continuationToken": None, "labels": None,
 }
 SCHEMA_TYPES = frozenset({"TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY",
                           "OBJECT", "NULL"})

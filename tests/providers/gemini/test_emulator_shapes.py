@@ -12,6 +12,7 @@ import pytest
 
 from llmrelay.streaming import SSEDecoder
 from llmrelay.testing import Emulator
+from llmrelay.testing.gemini_checks import unknown_fields
 from tests.conftest import chat_recordings, load
 
 FILES = {p.stem: load(p) for p in chat_recordings("gemini")}
@@ -167,3 +168,28 @@ def test_scripted_mid_stream_error_is_bare_json(emulator: Emulator) -> None:
     error = json.loads("{" + tail.split("data: ")[-1])
     assert error["error"]["status"] == "RESOURCE_EXHAUSTED"
     assert error["error"]["details"][-1] == {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.5s"}
+
+
+@pytest.mark.parametrize(("model", "status"), [
+    ("gemini-2.5-pro", 400), ("gemini-2.5-flash", 200), ("gemini-2.5-flash-lite", 200)])
+def test_zero_thinking_budget_only_where_thinking_can_be_off(emulator: Emulator, model: str,
+                                                             status: int) -> None:
+    body = {**BODY, "generationConfig": {"thinkingConfig": {"thinkingBudget": 0}}}
+    response = post(emulator, body, model=model)
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["error"]["message"] == (
+            "Budget 0 is invalid. This model only works in thinking mode.")
+
+
+def test_request_fields_are_the_gemini_apis() -> None:
+    """google-genai sends ``continuationToken`` and ``labels`` top-level and
+    ``includeServerSideToolInvocations`` in ``toolConfig`` to the Gemini API, and refuses
+    ``streamFunctionCallArguments`` there (Vertex AI only): the emulator's parser agrees."""
+    body = {**BODY, "continuationToken": "t", "labels": {"team": "a"},
+            "toolConfig": {"includeServerSideToolInvocations": True}}
+    assert unknown_fields(body) == []
+    streamed = {**BODY, "toolConfig": {"functionCallingConfig": {"streamFunctionCallArguments": True}}}
+    assert unknown_fields(streamed) == [
+        "Unknown name \"streamFunctionCallArguments\" at 'tool_config.function_calling_config': "
+        "Cannot find field."]

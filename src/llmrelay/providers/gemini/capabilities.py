@@ -13,7 +13,9 @@ from ...capabilities import ModelFamily
 # ``responseJsonSchema``); Gemini 1.x took only the OpenAPI subset. Thinking: Gemini 3 is steered
 # by ``thinkingLevel`` and validates replayed calls' signatures
 # (https://ai.google.dev/gemini-api/docs/thought-signatures); 2.5 by ``thinkingBudget``; 2.0 and
-# 1.x do not think.
+# 1.x do not think. Gemini 3 and 2.5 Pro cannot be made not to think: 2.5 Pro's budget runs
+# 128..32768 and ``thinkingBudget: 0`` is a 400 ("Budget 0 is invalid. This model only works in
+# thinking mode."; https://ai.google.dev/gemini-api/docs/thinking#set-budget).
 ThinkingStyle = Literal["level", "budget", "none"]
 
 # No Gemini model has these; parallel calls cannot be turned off (there is no such switch).
@@ -29,11 +31,13 @@ class GeminiFamily(ModelFamily):
     ``json_schema``: function and response schemas go as JSON Schema (else the OpenAPI subset).
     ``thinking``: ``"level"`` (``thinkingLevel``), ``"budget"`` (``thinkingBudget``) or ``"none"``.
     ``signatures``: replayed function calls must carry a thought signature.
+    ``thinking_off``: thinking can be turned off (``thinkingBudget: 0``).
     """
 
     json_schema: bool = True
     thinking: ThinkingStyle = "budget"
     signatures: bool = False
+    thinking_off: bool = True
 
 
 def family(pattern: str, **rules: Any) -> GeminiFamily:
@@ -44,7 +48,8 @@ def family(pattern: str, **rules: Any) -> GeminiFamily:
 
 
 FAMILIES: tuple[ModelFamily, ...] = (
-    family("gemini-3*", thinking="level", signatures=True),
+    family("gemini-3*", thinking="level", signatures=True, thinking_off=False),
+    family("gemini-2.5-pro*", thinking="budget", thinking_off=False),
     family("gemini-2.5*", thinking="budget"),
     family("gemini-2.0*", thinking="none"),
     family("gemini-1*", thinking="none", json_schema=False),

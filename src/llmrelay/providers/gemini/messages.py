@@ -1,6 +1,6 @@
 """OpenAI messages -> Gemini ``systemInstruction`` plus ``contents`` of user and model turns
 (https://ai.google.dev/api/generate-content): consecutive turns of one role merged, never
-dropped; tool results as named ``functionResponse`` parts, first in the user turn.
+dropped; tool results as named ``functionResponse`` parts, first in the user turn, in call order.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def convert_messages(
     system: list[Part] = []
     contents: list[dict[str, Any]] = []
     names: dict[str, str] = {}  # tool_call_id -> the function it called
+    order: dict[str, int] = {}  # call id (without signature) -> its place among the calls
     for i, message in enumerate(messages):
         role, where = message["role"], f"messages[{i}]"
         if role in ("system", "developer"):
@@ -44,6 +45,8 @@ def convert_messages(
             parts, turn = user_parts(message.get("content"), where), "user"
         elif role == "assistant":
             parts, turn = model_parts(message, where, names, signatures), "model"
+            for call in message.get("tool_calls") or []:
+                order[callids.split(call["id"])[0]] = len(order)
         elif role == "tool":
             call_id = message["tool_call_id"]
             name = names.get(call_id) or names.get(callids.split(call_id)[0]) or message.get("name")
@@ -60,9 +63,12 @@ def convert_messages(
             append_turn(contents, turn, parts)
     for content in contents:
         if content["role"] == "user":
+            # Tool results first, in the order of the calls they answer (Gemini pairs results
+            # with calls by position; OpenAI clients may answer parallel calls in any order).
             parts = content["parts"]
-            content["parts"] = ([p for p in parts if "functionResponse" in p]
-                                + [p for p in parts if "functionResponse" not in p])
+            answers = [p for p in parts if "functionResponse" in p]
+            answers.sort(key=lambda p: order.get(p["functionResponse"].get("id", ""), len(order)))
+            content["parts"] = answers + [p for p in parts if "functionResponse" not in p]
     return ({"parts": system} if system else None), contents
 
 

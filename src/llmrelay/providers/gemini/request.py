@@ -124,14 +124,8 @@ def thinking_config(effort: Any, thinking: Any, family: GeminiFamily, model: str
         if effort not in (*EFFORT_BUDGETS, "none"):
             raise BadRequestError(f"reasoning_effort must be one of none, {', '.join(EFFORT_BUDGETS)};"
                                   f" got {effort!r}")
-        if effort == "none" and family.thinking == "level":
-            if not drop_params:
-                raise UnsupportedParamsError(
-                    f"gemini cannot turn thinking off on {model!r} (Gemini 3 always thinks); use "
-                    "reasoning_effort='minimal' or 'low', or pass drop_params=True to drop it.",
-                    param="reasoning_effort", provider="gemini", model=model)
-        elif effort == "none":
-            config = {"thinkingBudget": 0}
+        if effort == "none":
+            config = thinking_off(family, model, drop_params, "reasoning_effort")
         elif family.thinking == "level":
             config = {"thinkingLevel": EFFORT_LEVELS[effort], "includeThoughts": True}
         else:
@@ -140,7 +134,7 @@ def thinking_config(effort: Any, thinking: Any, family: GeminiFamily, model: str
         kind = thinking.get("type") if isinstance(thinking, dict) else None
         budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
         if kind == "disabled":
-            config = {"thinkingBudget": 0}
+            config = thinking_off(family, model, drop_params, "thinking")
         elif kind == "enabled" and isinstance(budget, int) and not isinstance(budget, bool):
             config = {"thinkingBudget": budget, "includeThoughts": True}
         elif kind == "adaptive":
@@ -149,6 +143,19 @@ def thinking_config(effort: Any, thinking: Any, family: GeminiFamily, model: str
             raise BadRequestError("thinking must be {'type': 'enabled', 'budget_tokens': <int>}, "
                                   "{'type': 'adaptive'} or {'type': 'disabled'}")
     return config
+
+
+def thinking_off(family: GeminiFamily, model: str, drop_params: bool, param: str) -> dict[str, Any]:
+    """``thinkingBudget: 0``; on a model that always thinks (Gemini 3, 2.5 Pro, which answer it
+    with a 400) refused, or dropped with ``drop_params``."""
+    if family.thinking_off:
+        return {"thinkingBudget": 0}
+    if not drop_params:
+        raise UnsupportedParamsError(
+            f"gemini cannot turn thinking off on {model!r} (the model always thinks); ask for "
+            "the least thinking instead (reasoning_effort='minimal' or 'low'), or pass "
+            "drop_params=True to drop it.", param=param, provider="gemini", model=model)
+    return {}
 
 
 def tool_fields(request: ChatRequest, family: GeminiFamily) -> dict[str, Any]:
