@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator
 import llmrelay
 from llmrelay import transport
 from llmrelay.eventstream import EventStreamDecoder, HeaderValue, encode_message
+from tests.helpers import call as run_call
 
 ROOT = Path(__file__).resolve().parent
 GOLDEN = ROOT / "golden"
@@ -629,17 +630,7 @@ def _run(case: Case, mode: str) -> Any:
         if mode == "sync":
             return llmrelay.embedding(**kwargs)
         return asyncio.run(llmrelay.aembedding(**kwargs))
-    if mode == "sync":
-        result = llmrelay.completion(**kwargs)
-        return list(result) if kwargs.get("stream") else result
-
-    async def run() -> Any:
-        result = await llmrelay.acompletion(**kwargs)
-        if kwargs.get("stream"):
-            return [chunk async for chunk in result]
-        return result
-
-    return asyncio.run(run())
+    return run_call(mode, **kwargs)
 
 
 def run_case(case: Case, mode: str = "sync", timeout: int = 10) -> Outcome:
