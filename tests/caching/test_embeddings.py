@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 import llmrelay
-from llmrelay.caching import lookup_routed
 from llmrelay.testing import Emulator, cassette
 from tests.helpers import at
 
@@ -66,17 +65,6 @@ def test_embedding_errors_are_not_stored(emulator: Emulator, cache: llmrelay.Cac
     assert not llmrelay.embedding(**kwargs).meta.cache_hit
     assert llmrelay.embedding(**kwargs).meta.cache_hit
     assert emulator.count() == 2
-
-
-def test_a_routed_embedding(emulator: Emulator, cache: llmrelay.Cache) -> None:
-    found = lookup_routed("vectors", "embedding", ["a"], {"dimensions": 4})
-    assert found is not None and found.hit is None
-    answer = llmrelay.embedding(model="text-embedding-3-small", input=["a"], dimensions=4,
-                                **at(emulator, "openai"))
-    found.store(answer)
-    hit = lookup_routed("vectors", "embedding", ["a"], {"dimensions": 4})
-    assert hit is not None and hit.hit == answer
-    assert (hit.hit.meta.cache_hit, hit.hit.meta.deployment) == (True, None)
 
 
 @pytest.mark.parametrize("mode", MODES)
