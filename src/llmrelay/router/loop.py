@@ -387,12 +387,7 @@ class RoutedCall:
             raise
         finally:
             SCOPE.reset(token)
-        if self.stream:
-            self._chain_end(ticket, result, started)
-            if self.run_ is not None:
-                self.run_.stream_open(result)
-            return result
-        return self._settle_answer(ticket, result, started)
+        return self._answered(ticket, result, started)
 
     async def arun(self) -> Any:
         state = self.router.state
@@ -448,6 +443,15 @@ class RoutedCall:
             else:
                 await asyncio.sleep(arg)
 
+    def _answered(self, ticket: Ticket, result: Any, started: float) -> Any:
+        """An attempt's answer: a stream is settled when it ends, an answer now."""
+        if self.stream:
+            self._chain_end(ticket, result, started)
+            if self.run_ is not None:
+                self.run_.stream_open(result)
+            return result
+        return self._settle_answer(ticket, result, started)
+
     async def _aattempt(self, ticket: Ticket) -> Any:
         kwargs = self._arguments(ticket)
         token = SCOPE.set(self.router.scopes[ticket.deployment.id])
@@ -461,12 +465,7 @@ class RoutedCall:
             raise
         finally:
             SCOPE.reset(token)
-        if self.stream:
-            self._chain_end(ticket, result, started)
-            if self.run_ is not None:
-                self.run_.stream_open(result)
-            return result
-        return self._settle_answer(ticket, result, started)
+        return self._answered(ticket, result, started)
 
 
 # Router-level arguments that are not OpenAI parameters (kept out of what the hooks see):
