@@ -11,7 +11,7 @@ import pytest
 
 from llmrelay.testing import Emulator
 
-from .services import REDIS_PREFIX, SESSION, Postgres, SharedRedis, Unavailable
+from .services import REDIS_PREFIX, SESSION, Postgres, RedisServer, SharedRedis, Unavailable
 
 ROOT = Path(__file__).resolve().parent
 # A copy of ../shared/recorded (real provider traffic, see its README for provenance), so the
@@ -35,6 +35,19 @@ def redis_url() -> Iterator[str]:
         pytest.fail(f"Redis: {exc}", pytrace=False)
     yield shared.url
     shared.stop((f"{REDIS_PREFIX}*", f"t{SESSION}*"))
+
+
+@pytest.fixture
+def throwaway_redis() -> Iterator[RedisServer]:
+    """A Redis of this test's own, to kill or pause."""
+    try:
+        server = RedisServer()
+    except Unavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -16,24 +16,11 @@ import pytest
 
 import llmrelay
 
-from ..services import SESSION, RedisServer, Unavailable
+from ..services import SESSION, RedisServer
 
 __all__ = ["RedisServer"]  # the backend tests import it from here
 
 BACKENDS = ["memory", "sqlite", "redis"]
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    """Our own throwaway Redis, for tests that kill or pause it."""
-    try:
-        server = RedisServer()
-    except Unavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -149,15 +149,15 @@ def test_concurrent_writers_in_processes(backend: str, namespace: str, tmp_path:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_redis_killed_mid_run(emulator: Emulator, redis_server: RedisServer, namespace: str,
+def test_redis_killed_mid_run(emulator: Emulator, throwaway_redis: RedisServer, namespace: str,
                               caplog: pytest.LogCaptureFixture, mode: str) -> None:
     caplog.set_level(logging.INFO, logger="llmrelay")
-    made = llmrelay.Cache(redis_server.url, namespace=namespace, timeout=0.3)
+    made = llmrelay.Cache(throwaway_redis.url, namespace=namespace, timeout=0.3)
     made.retry_after = 0.2
     llmrelay.cache = made
     first = call(mode, **openai(emulator))
     assert call(mode, **openai(emulator)).meta.cache_hit
-    redis_server.kill()
+    throwaway_redis.kill()
     for _ in range(4):
         answer = call(mode, **openai(emulator))
         assert answer == first and not answer.meta.cache_hit
@@ -165,7 +165,7 @@ def test_redis_killed_mid_run(emulator: Emulator, redis_server: RedisServer, nam
     assert emulator.count() == 5
     warnings = cache_warnings(caplog)
     assert len(warnings) == 1 and "redis (redis://127.0.0.1" in warnings[0]
-    redis_server.start()
+    throwaway_redis.start()
     time.sleep(0.25)
     call(mode, **openai(emulator))  # the restarted Redis is empty: a miss, then stored
     assert call(mode, **openai(emulator)).meta.cache_hit
@@ -176,16 +176,16 @@ def test_redis_killed_mid_run(emulator: Emulator, redis_server: RedisServer, nam
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_a_slow_redis_costs_at_most_its_timeout(emulator: Emulator, redis_server: RedisServer,
+def test_a_slow_redis_costs_at_most_its_timeout(emulator: Emulator, throwaway_redis: RedisServer,
                                                 namespace: str, caplog: pytest.LogCaptureFixture,
                                                 mode: str) -> None:
-    made = llmrelay.Cache(redis_server.url, namespace=namespace, timeout=0.3)
+    made = llmrelay.Cache(throwaway_redis.url, namespace=namespace, timeout=0.3)
     llmrelay.cache = made
     call(mode, **openai(emulator))
     plain = time.perf_counter()
     call(mode, **openai(emulator, cache={"no-cache": True, "no-store": True}))
     plain = time.perf_counter() - plain
-    redis_server.pause()
+    throwaway_redis.pause()
     try:
         started = time.perf_counter()
         answer = call(mode, **openai(emulator))
@@ -198,7 +198,7 @@ def test_a_slow_redis_costs_at_most_its_timeout(emulator: Emulator, redis_server
         assert len(cache_warnings(caplog)) == 1
         assert "Timeout" in cache_warnings(caplog)[0]
     finally:
-        redis_server.resume()
+        throwaway_redis.resume()
     made.close()
 
 

@@ -8,7 +8,7 @@ import asyncio
 import time
 import uuid
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 import redis
@@ -16,7 +16,7 @@ import redis
 from llmrelay.redis_link import RedisDown, RedisLink, ReplyError, Script
 from llmrelay.redis_link.resp import _Parser
 
-from ..services import REDIS_PREFIX, RedisServer, Unavailable, free_port
+from ..services import REDIS_PREFIX, RedisServer, free_port
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 
@@ -71,16 +71,6 @@ async def scripted() -> AsyncIterator[Callable[[Handler], Awaitable[ScriptedRedi
     yield make
     for server in servers:
         await server.stop()
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    try:
-        server = RedisServer()
-    except Unavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
 
 
 class Watcher:
@@ -219,13 +209,13 @@ async def test_a_failing_script_fails_its_caller_only(redis_url: str, tmp_path: 
     await link.close()
 
 
-async def test_scripts_flushed_or_a_new_redis_are_loaded_again(own_redis: RedisServer,
+async def test_scripts_flushed_or_a_new_redis_are_loaded_again(throwaway_redis: RedisServer,
                                                               tmp_path: Path) -> None:
-    link = RedisLink(own_redis.url)
+    link = RedisLink(throwaway_redis.url)
     one = lua(tmp_path, "one.lua", "return 'one:' .. ARGV[1]")
     two = lua(tmp_path, "two.lua", "return 'two:' .. ARGV[1]")
     assert await link.script(one, ["a"]) == b"one:a"
-    client = redis.Redis.from_url(own_redis.url)
+    client = redis.Redis.from_url(throwaway_redis.url)
     client.script_flush()
     # Both scripts missing in one pipeline, one of them twice: each loaded once, all answered.
     results = await asyncio.gather(link.script(one, ["b"]), link.script(two, ["c"]),
@@ -236,17 +226,17 @@ async def test_scripts_flushed_or_a_new_redis_are_loaded_again(own_redis: RedisS
     await link.close()
 
 
-async def test_password_and_database_from_the_url(own_redis: RedisServer) -> None:
-    client = redis.Redis.from_url(own_redis.url)
+async def test_password_and_database_from_the_url(throwaway_redis: RedisServer) -> None:
+    client = redis.Redis.from_url(throwaway_redis.url)
     client.config_set("requirepass", "s3cret")
-    url = f"redis://:s3cret@127.0.0.1:{own_redis.port}/2"
+    url = f"redis://:s3cret@127.0.0.1:{throwaway_redis.port}/2"
     link = RedisLink(url)
     assert "s3cret" not in repr(link)
     assert await link.command("SET", "k", "in db 2") == b"OK"
     authed = redis.Redis.from_url(url)
     assert authed.get("k") == b"in db 2"
-    assert redis.Redis.from_url(f"redis://:s3cret@127.0.0.1:{own_redis.port}/0").get("k") is None
-    wrong = RedisLink(f"redis://:nope@127.0.0.1:{own_redis.port}/0")
+    assert redis.Redis.from_url(f"redis://:s3cret@127.0.0.1:{throwaway_redis.port}/0").get("k") is None
+    wrong = RedisLink(f"redis://:nope@127.0.0.1:{throwaway_redis.port}/0")
     watcher = Watcher(wrong)
     with pytest.raises(RedisDown):
         await wrong.command("PING")
@@ -257,9 +247,9 @@ async def test_password_and_database_from_the_url(own_redis: RedisServer) -> Non
     await wrong.close()
 
 
-async def test_redis_killed_mid_pipeline_then_started_again(own_redis: RedisServer,
+async def test_redis_killed_mid_pipeline_then_started_again(throwaway_redis: RedisServer,
                                                              tmp_path: Path) -> None:
-    link = RedisLink(own_redis.url, timeout=2.0, retry_every=0.2)
+    link = RedisLink(throwaway_redis.url, timeout=2.0, retry_every=0.2)
     watcher = Watcher(link)
     busy = lua(tmp_path, "busy.lua", (
         "local t0 = redis.call('TIME') local s0 = t0[1] + t0[2] / 1e6 "
@@ -270,29 +260,29 @@ async def test_redis_killed_mid_pipeline_then_started_again(own_redis: RedisServ
                                  return_exceptions=True)
     await asyncio.sleep(0.1)
     started = time.monotonic()
-    own_redis.kill()
+    throwaway_redis.kill()
     results = await on_the_wire
     assert all(isinstance(r, RedisDown) for r in results)
     assert time.monotonic() - started < 0.5  # the loss is seen at once, not at the timeout
     assert watcher.downs == ["ConnectionError"]
-    own_redis.start()
+    throwaway_redis.start()
     await asyncio.sleep(0.25)
     assert await link.script(quick, []) == 7  # the new Redis has no scripts: loaded anew
     assert link.up and len(watcher.ups) == 1
     await link.close()
 
 
-async def test_a_paused_redis_times_out_then_recovers(own_redis: RedisServer) -> None:
-    link = RedisLink(own_redis.url, timeout=0.15, retry_every=0.1)
+async def test_a_paused_redis_times_out_then_recovers(throwaway_redis: RedisServer) -> None:
+    link = RedisLink(throwaway_redis.url, timeout=0.15, retry_every=0.1)
     assert await link.command("PING") == b"PONG"
-    own_redis.pause()
+    throwaway_redis.pause()
     try:
         started = time.monotonic()
         with pytest.raises(RedisDown, match="TimeoutError"):
             await link.command("PING")
         assert time.monotonic() - started < 0.5
     finally:
-        own_redis.resume()
+        throwaway_redis.resume()
     await asyncio.sleep(0.15)
     assert await link.command("PING") == b"PONG"
     assert link.up

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from llmrelay.testing import Emulator
 
-from ..services import REDIS_PREFIX, RedisServer, Unavailable, free_port
+from ..services import REDIS_PREFIX, RedisServer, free_port
 
 __all__ = ["RedisServer", "free_port"]  # the Redis tests import them from here
 
@@ -56,17 +56,6 @@ def state(request: pytest.FixtureRequest) -> dict[str, Any]:
         return {}
     return {"redis_url": request.getfixturevalue("redis_url"),
             "redis_prefix": request.getfixturevalue("prefix")}
-
-
-@pytest.fixture
-def throwaway_redis() -> Iterator[RedisServer]:
-    """A Redis of this test's own, to kill."""
-    try:
-        server = RedisServer()
-    except Unavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
-    yield server
-    server.stop()
 
 
 HERE = Path(__file__).resolve().parent
