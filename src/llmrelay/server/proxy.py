@@ -242,7 +242,7 @@ async def chat_completions(gw: Services, request: Request) -> None:
 
 
 async def _chat(ex: Exchange, body: dict[str, Any]) -> None:
-    gw, request = ex.gw, ex.request
+    gw = ex.gw
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages or \
             not all(isinstance(m, dict) for m in messages):
@@ -259,17 +259,7 @@ async def _chat(ex: Exchange, body: dict[str, Any]) -> None:
     if stream:
         await _stream(ex, body)
         return
-    started = time.perf_counter()
-    try:
-        resp = await gw.router.acompletion(**ex.call_args(body))
-    except APIError as exc:
-        raise ex.upstream_failed(exc, started) from None
-    waited = time.perf_counter() - started
-    ex.fill(getattr(resp, "meta", None), resp.usage, resp.model)
-    payload = resp.model_dump_json().encode()
-    ex.outcome.overhead = max(0.0, time.perf_counter() - request.started - waited)
-    await ex.finish()
-    await request.respond(200, payload, ex.headers())
+    await _answer(ex, gw.router.acompletion, body)
 
 
 async def embeddings(gw: Services, request: Request) -> None:
@@ -277,15 +267,21 @@ async def embeddings(gw: Services, request: Request) -> None:
 
 
 async def _embed(ex: Exchange, body: dict[str, Any]) -> None:
-    gw, request = ex.gw, ex.request
+    gw = ex.gw
     inputs = body.get("input")
     if not (isinstance(inputs, str) or (isinstance(inputs, list) and inputs)):
         raise GatewayError.bad_request("'input' must be a string or a non-empty list.", param="input")
     group = body["model"]
     await ex.admit(group, gw.accounting.embedding_demand(group, inputs) if _needs_demand(ex) else Demand())
+    await _answer(ex, gw.router.aembedding, body)
+
+
+async def _answer(ex: Exchange, call: Callable[..., Awaitable[Any]], body: dict[str, Any]) -> None:
+    """Call the Router, bill the answer and send it (what the gateway itself took: overhead)."""
+    request = ex.request
     started = time.perf_counter()
     try:
-        resp = await gw.router.aembedding(**ex.call_args(body))
+        resp = await call(**ex.call_args(body))
     except APIError as exc:
         raise ex.upstream_failed(exc, started) from None
     waited = time.perf_counter() - started
